@@ -1,0 +1,197 @@
+//! Runs one case: its steps in order, from the spec's variables plus the captures of earlier steps.
+//! A step that fails a check or cannot run ends the case (later steps depend on it).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::client::HttpClient;
+use super::evaluate::{evaluate, SchemaCache, StepEval};
+use super::outcome::{CaseStatus, CheckResult};
+use super::stop::Stop;
+use crate::http::{RequestData, ResponseData};
+use crate::redact::Redactor;
+use crate::spec::template::TemplateError;
+use crate::spec::{build_request, extract, LoadedSpec, Vars};
+
+/// What every case of one spec shares.
+pub struct SpecRun<'a> {
+    pub loaded: &'a LoadedSpec,
+    pub base_url: &'a str,
+    pub client: &'a HttpClient,
+    /// The spec's resolved variables (each case starts from a copy).
+    pub vars: &'a Vars,
+    pub schemas: &'a SchemaCache,
+    pub stop: &'a Stop,
+}
+
+/// A step as it ran, before redaction.
+#[derive(Debug, Clone)]
+pub struct RawStep {
+    pub index: usize,
+    pub call: String,
+    pub name: Option<String>,
+    pub request: Option<RequestData>,
+    pub response: Option<ResponseData>,
+    pub checks: Vec<CheckResult>,
+    pub error: Option<String>,
+    pub duration: Duration,
+}
+
+/// A case as it ran, before redaction.
+#[derive(Debug, Clone)]
+pub struct RawCase {
+    pub index: usize,
+    pub status: CaseStatus,
+    pub steps: Vec<RawStep>,
+    pub duration: Duration,
+    /// Every secret the case saw (secret variables and captures).
+    pub redactor: Redactor,
+    /// The run was stopped while this case ran (or before it started).
+    pub interrupted: bool,
+}
+
+/// Runs case `index` of the spec.
+pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
+    let started = Instant::now();
+    let case = &run.loaded.spec.cases[index];
+    let mut vars = run.vars.clone();
+    let mut out = RawCase {
+        index,
+        status: CaseStatus::Passed,
+        steps: Vec::new(),
+        duration: Duration::ZERO,
+        redactor: Redactor::new(),
+        interrupted: false,
+    };
+    let mut capture_failures: HashMap<String, String> = HashMap::new();
+    let mut named: HashMap<String, ResponseData> = HashMap::new();
+
+    for (j, step) in case.steps.iter().enumerate() {
+        if run.stop.is_stopped() {
+            out.interrupted = true;
+            break;
+        }
+        let step_started = Instant::now();
+        let mut raw = RawStep {
+            index: j,
+            call: step.call.clone(),
+            name: step.name.clone(),
+            request: None,
+            response: None,
+            checks: Vec::new(),
+            error: None,
+            duration: Duration::ZERO,
+        };
+        let Some(op) = run.loaded.spec.operations.get(&step.call) else {
+            raw.error = Some(format!("the spec has no operation `{}`", step.call));
+            out.status = CaseStatus::Errored;
+            out.steps.push(raw);
+            break;
+        };
+        let request = match build_request(&run.loaded.spec, op, Some(step), run.base_url, &vars) {
+            Ok(r) => r,
+            Err(err) => {
+                raw.error = Some(format!(
+                    "cannot build the request: {}",
+                    template_reason(&err, &capture_failures)
+                ));
+                out.status = CaseStatus::Errored;
+                out.steps.push(raw);
+                break;
+            }
+        };
+        raw.request = Some(request.clone());
+        let sent = tokio::select! {
+            r = run.client.send(&request) => Some(r),
+            _ = run.stop.stopped() => None,
+        };
+        raw.duration = step_started.elapsed();
+        let response = match sent {
+            None => {
+                raw.error = Some("interrupted before the response arrived".into());
+                out.interrupted = true;
+                out.steps.push(raw);
+                break;
+            }
+            Some(Err(e)) => {
+                raw.error = Some(e.to_string());
+                out.status = CaseStatus::Errored;
+                out.steps.push(raw);
+                break;
+            }
+            Some(Ok(r)) => r,
+        };
+
+        for (name, capture) in op.capture.iter().chain(step.capture.iter()) {
+            match extract(capture, &response) {
+                Ok(value) => {
+                    vars.set(name, value, capture.secret);
+                    capture_failures.remove(name);
+                }
+                Err(why) => {
+                    capture_failures.insert(name.clone(), format!("step {j} (`{}`): {why}", step.call));
+                }
+            }
+        }
+        let eval_vars = vars.with_overrides(&step.with).unwrap_or_else(|_| vars.clone());
+        let checks = evaluate(&StepEval {
+            loaded: run.loaded,
+            case_index: index,
+            step_index: j,
+            case,
+            response: &response,
+            vars: &eval_vars,
+            capture_failures: &capture_failures,
+            named: &named,
+            schemas: run.schemas,
+            now: unix_now(),
+        });
+        let failed = checks.iter().any(|c| !c.passed);
+        if let Some(name) = &step.name {
+            named.insert(name.clone(), response.clone());
+        }
+        raw.checks = checks;
+        raw.response = Some(response);
+        out.steps.push(raw);
+        if failed {
+            out.status = CaseStatus::Failed;
+            break;
+        }
+    }
+    if out.interrupted {
+        out.status = CaseStatus::Skipped;
+    }
+    out.redactor = vars.redactor().clone();
+    out.duration = started.elapsed();
+    out
+}
+
+/// A case that did not run: the run was stopped first (`interrupted`) or its spec could not run.
+pub fn skipped_case(index: usize, interrupted: bool) -> RawCase {
+    RawCase {
+        index,
+        status: CaseStatus::Skipped,
+        steps: Vec::new(),
+        duration: Duration::ZERO,
+        redactor: Redactor::new(),
+        interrupted,
+    }
+}
+
+/// Why a template cannot be rendered, naming the failed capture when that is the cause.
+fn template_reason(err: &TemplateError, capture_failures: &HashMap<String, String>) -> String {
+    match err {
+        TemplateError::Unknown { name } => match capture_failures.get(name) {
+            Some(why) => format!("variable `{name}` was not captured: {why}"),
+            None => format!("variable `{name}` has no value"),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,264 @@
+//! `body.*`: the response body against a JSON Schema, an exact JSON value, a JSON subset, or
+//! emptiness. Differences name the JSON pointer of the body value at fault.
+
+use jsonschema::Validator;
+use serde_json::Value;
+
+use super::{fail, pass, pointer_token, show_json, truncated_reason, CheckResult, CheckResultExt};
+use crate::http::ResponseData;
+
+/// Most schema errors listed in one result.
+const MAX_SCHEMA_ERRORS: usize = 3;
+
+/// Compiles a JSON Schema (draft 2020-12 unless `$schema` says otherwise), or says why it cannot.
+pub fn compile(schema: &Value) -> Result<Validator, String> {
+    jsonschema::validator_for(schema).map_err(|e| format!("invalid JSON Schema in the spec: {e}"))
+}
+
+/// The body as JSON, or a failing result of `check` saying why it is not.
+fn json_body(resp: &ResponseData, check: &str, expected: &str) -> Result<Value, Box<CheckResult>> {
+    if let Some(why) = truncated_reason(resp) {
+        return Err(Box::new(fail(check, expected, why)));
+    }
+    resp.json()
+        .map_err(|why| Box::new(fail(check, expected, why)))
+}
+
+/// `body.schema`: the JSON body is valid against the compiled schema.
+pub fn matches_schema(resp: &ResponseData, validator: &Validator) -> CheckResult {
+    let expected = "a body valid against the schema";
+    let body = match json_body(resp, "body.schema", expected) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let errors: Vec<(String, String)> = validator
+        .iter_errors(&body)
+        .take(MAX_SCHEMA_ERRORS + 1)
+        .map(|e| (e.instance_path().to_string(), e.to_string()))
+        .collect();
+    match errors.first() {
+        None => pass("body.schema", expected, "a valid body"),
+        Some((first_pointer, _)) => {
+            let mut shown: Vec<String> = errors
+                .iter()
+                .take(MAX_SCHEMA_ERRORS)
+                .map(|(p, msg)| {
+                    let at = if p.is_empty() { "(root)" } else { p };
+                    format!("{at}: {msg}")
+                })
+                .collect();
+            if errors.len() > MAX_SCHEMA_ERRORS {
+                shown.push("…".into());
+            }
+            fail("body.schema", expected, shown.join("; ")).at_pointer(first_pointer.clone())
+        }
+    }
+}
+
+/// `body.equals`: the JSON body equals `expected` exactly (strings already rendered).
+pub fn equals(resp: &ResponseData, expected: &Value) -> CheckResult {
+    let shown = show_json(expected);
+    let body = match json_body(resp, "body.equals", &shown) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    match difference(expected, &body, String::new(), Mode::Exact) {
+        None => pass("body.equals", shown, show_json(&body)),
+        Some(d) => fail("body.equals", d.expected, d.actual).at_pointer(d.pointer),
+    }
+}
+
+/// `body.contains`: the JSON body contains `expected` — objects by subset, arrays element by element
+/// (the body's array may be longer), scalars equal.
+pub fn contains(resp: &ResponseData, expected: &Value) -> CheckResult {
+    let shown = show_json(expected);
+    let body = match json_body(resp, "body.contains", &shown) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    match difference(expected, &body, String::new(), Mode::Subset) {
+        None => pass("body.contains", shown, "a body containing it"),
+        Some(d) => fail("body.contains", d.expected, d.actual).at_pointer(d.pointer),
+    }
+}
+
+/// `body.empty`: no content (`true`) or some content (`false`).
+pub fn empty(resp: &ResponseData, want_empty: bool) -> CheckResult {
+    let actual = if resp.body.is_empty() {
+        "no content".to_owned()
+    } else if resp.truncated {
+        format!("more than {} bytes (cut at --max-body)", resp.body.len())
+    } else {
+        format!("{} bytes", resp.body.len())
+    };
+    let expected = if want_empty { "no content" } else { "some content" };
+    super::verdict("body.empty", resp.body.is_empty() == want_empty, expected, actual)
+}
+
+/// How [`difference`] compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Values are equal.
+    Exact,
+    /// `actual` contains `expected`: extra object members and trailing array elements are allowed.
+    Subset,
+}
+
+/// The first place two JSON values differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// JSON pointer into the actual value (`""` for the root).
+    pub pointer: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+/// The first difference between `expected` and `actual` under `mode`, depth first in document
+/// order, or `None` when they agree.
+pub fn difference(expected: &Value, actual: &Value, at: String, mode: Mode) -> Option<Difference> {
+    let differ = |at: String, e: String, a: String| {
+        Some(Difference {
+            pointer: at,
+            expected: e,
+            actual: a,
+        })
+    };
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, ev) in e {
+                let here = format!("{at}/{}", pointer_token(k));
+                match a.get(k) {
+                    Some(av) => {
+                        if let Some(d) = difference(ev, av, here, mode) {
+                            return Some(d);
+                        }
+                    }
+                    None => return differ(here, show_json(ev), "no such member".into()),
+                }
+            }
+            if mode == Mode::Exact {
+                if let Some((k, av)) = a.iter().find(|(k, _)| !e.contains_key(*k)) {
+                    let here = format!("{at}/{}", pointer_token(k));
+                    return differ(here, "no such member".into(), show_json(av));
+                }
+            }
+            None
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            let length_ok = match mode {
+                Mode::Exact => e.len() == a.len(),
+                Mode::Subset => a.len() >= e.len(),
+            };
+            for (i, (ev, av)) in e.iter().zip(a.iter()).enumerate() {
+                if let Some(d) = difference(ev, av, format!("{at}/{i}"), mode) {
+                    return Some(d);
+                }
+            }
+            if length_ok {
+                None
+            } else {
+                let want = match mode {
+                    Mode::Exact => format!("an array of {} elements", e.len()),
+                    Mode::Subset => format!("an array of at least {} elements", e.len()),
+                };
+                differ(at, want, format!("{} elements", a.len()))
+            }
+        }
+        (e, a) if e == a => None,
+        (e, a) => differ(at, show_json(e), show_json(a)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resp(body: &str) -> ResponseData {
+        ResponseData {
+            status: 200,
+            body: body.as_bytes().to_vec(),
+            ..ResponseData::default()
+        }
+    }
+
+    #[test]
+    fn schema_pass_and_fail_with_pointer() {
+        let v = compile(&json!({
+            "type": "object",
+            "required": ["data"],
+            "properties": {"data": {"type": "object", "properties": {"id": {"type": "string"}}}}
+        }))
+        .unwrap();
+        assert!(matches_schema(&resp(r#"{"data":{"id":"x"}}"#), &v).passed);
+        let r = matches_schema(&resp(r#"{"data":{"id":7}}"#), &v);
+        assert!(!r.passed);
+        assert_eq!(r.pointer.as_deref(), Some("/data/id"));
+        assert!(r.actual.contains("/data/id"), "{}", r.actual);
+        let r = matches_schema(&resp("not json"), &v);
+        assert!(!r.passed);
+        assert!(r.actual.contains("not JSON"));
+        let r = matches_schema(&resp(""), &v);
+        assert!(r.actual.contains("empty"));
+    }
+
+    #[test]
+    fn invalid_schema_is_an_error_not_a_panic() {
+        assert!(compile(&json!({"type": 12})).is_err());
+    }
+
+    #[test]
+    fn equals_exact() {
+        let want = json!({"message": "Invalid credentials"});
+        assert!(equals(&resp(r#"{"message":"Invalid credentials"}"#), &want).passed);
+        let r = equals(&resp(r#"{"message":"nope"}"#), &want);
+        assert!(!r.passed);
+        assert_eq!(r.pointer.as_deref(), Some("/message"));
+        assert_eq!(r.expected, "\"Invalid credentials\"");
+        assert_eq!(r.actual, "\"nope\"");
+        let r = equals(&resp(r#"{"message":"Invalid credentials","x":1}"#), &want);
+        assert!(!r.passed);
+        assert_eq!(r.pointer.as_deref(), Some("/x"));
+        assert!(!equals(&resp("[]"), &json!({})).passed);
+        assert!(equals(&resp("{}"), &json!({})).passed);
+    }
+
+    #[test]
+    fn contains_subset() {
+        let want = json!({"errors": [{"status": "401", "code": "invalid_credentials"}]});
+        let body = r#"{"errors":[{"status":"401","code":"invalid_credentials","title":"t"},{"x":1}]}"#;
+        assert!(contains(&resp(body), &want).passed);
+        let r = contains(&resp(r#"{"errors":[{"status":401}]}"#), &want);
+        assert!(!r.passed);
+        assert_eq!(r.pointer.as_deref(), Some("/errors/0/status"));
+        let r = contains(&resp(r#"{"errors":[]}"#), &want);
+        assert_eq!(r.pointer.as_deref(), Some("/errors"));
+        let r = contains(&resp(r#"{"data":{}}"#), &want);
+        assert_eq!(r.pointer.as_deref(), Some("/errors"));
+        assert_eq!(r.actual, "no such member");
+    }
+
+    #[test]
+    fn truncated_body_fails_body_checks() {
+        let mut r = resp(r#"{"a":1"#);
+        r.truncated = true;
+        let c = contains(&r, &json!({"a": 1}));
+        assert!(!c.passed);
+        assert!(c.actual.contains("--max-body"));
+        assert!(!empty(&r, true).passed);
+    }
+
+    #[test]
+    fn empty_body() {
+        assert!(empty(&resp(""), true).passed);
+        assert!(!empty(&resp("{}"), true).passed);
+        assert!(empty(&resp("{}"), false).passed);
+        assert_eq!(empty(&resp("{}"), true).actual, "2 bytes");
+    }
+
+    #[test]
+    fn pointer_escaping_in_differences() {
+        let d = difference(&json!({"a/b": 1}), &json!({"a/b": 2}), String::new(), Mode::Exact);
+        assert_eq!(d.map(|d| d.pointer).as_deref(), Some("/a~1b"));
+    }
+}

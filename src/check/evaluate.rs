@@ -1,0 +1,247 @@
+//! Applies a step's `expect` to its response: renders templated expectations with the case's
+//! current variables, calls the check functions in a fixed order (status, headers, body, captured,
+//! same_as, then the automatic checks), and stamps each result with the spec location of its
+//! expectation and the case's rule.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jsonschema::Validator;
+
+use super::checks::{self, body, captured, headers, jsonapi, jwt, pointer_token, rfc9110, same_as, status};
+use super::outcome::CheckResult;
+use crate::http::ResponseData;
+use crate::spec::template::{render_json, TemplateError};
+use crate::spec::{BodyExpect, Case, HeaderExpect, HeaderRule, LoadedSpec, ValueExpect, Vars};
+
+/// Compiled body schemas of one spec, by the JSON pointer of the schema in the spec file.
+#[derive(Default)]
+pub struct SchemaCache {
+    compiled: HashMap<String, Result<Arc<Validator>, String>>,
+}
+
+impl SchemaCache {
+    /// Compiles every `expect.body.schema` of the spec once.
+    pub fn build(loaded: &LoadedSpec) -> SchemaCache {
+        let mut compiled = HashMap::new();
+        for (i, case) in loaded.spec.cases.iter().enumerate() {
+            for (j, step) in case.steps.iter().enumerate() {
+                if let Some(schema) = step.expect.body.as_ref().and_then(|b| b.schema.as_ref()) {
+                    let pointer = format!("{}/body/schema", expect_pointer(i, j));
+                    compiled.insert(pointer, body::compile(schema).map(Arc::new));
+                }
+            }
+        }
+        SchemaCache { compiled }
+    }
+
+    fn get(&self, pointer: &str) -> Option<&Result<Arc<Validator>, String>> {
+        self.compiled.get(pointer)
+    }
+}
+
+/// JSON pointer of a step's `expect` in the spec file.
+pub fn expect_pointer(case: usize, step: usize) -> String {
+    format!("/cases/{case}/steps/{step}/expect")
+}
+
+/// Everything one step's evaluation looks at.
+pub struct StepEval<'a> {
+    pub loaded: &'a LoadedSpec,
+    pub case_index: usize,
+    pub step_index: usize,
+    pub case: &'a Case,
+    pub response: &'a ResponseData,
+    /// The case's variables after this step's captures, with the step's `with` applied.
+    pub vars: &'a Vars,
+    /// Why a capture has no value, by variable name (the latest attempt failed).
+    pub capture_failures: &'a HashMap<String, String>,
+    /// Responses of earlier named steps of the case.
+    pub named: &'a HashMap<String, ResponseData>,
+    pub schemas: &'a SchemaCache,
+    /// Seconds since the Unix epoch (for `exp`).
+    pub now: u64,
+}
+
+/// The results of every check of the step, in a stable order.
+pub fn evaluate(e: &StepEval<'_>) -> Vec<CheckResult> {
+    let step = &e.case.steps[e.step_index];
+    let expect = &step.expect;
+    let base = expect_pointer(e.case_index, e.step_index);
+    let mut out: Vec<(CheckResult, String)> = Vec::new();
+
+    if let Some(s) = &expect.status {
+        out.push((status::documented_status(e.response, s), format!("{base}/status")));
+    }
+    for (name, rule) in &expect.headers {
+        let at = format!("{base}/headers/{}", pointer_token(name));
+        header_checks(e, name, rule, &at, &mut out);
+    }
+    if let Some(b) = &expect.body {
+        body_checks(e, b, &format!("{base}/body"), &mut out);
+    }
+    for (name, rule) in &expect.captured {
+        let at = format!("{base}/captured/{}", pointer_token(name));
+        out.extend(captured_checks(e, name, rule).into_iter().map(|c| (c, at.clone())));
+    }
+    if let Some(same) = &expect.same_as {
+        for (k, part) in same.compare.iter().enumerate() {
+            let earlier = e.named.get(&same.step);
+            out.push((
+                same_as::same_part(e.response, earlier, &same.step, part),
+                format!("{base}/same_as/compare/{k}"),
+            ));
+        }
+    }
+    let step_pointer = format!("/cases/{}/steps/{}", e.case_index, e.step_index);
+    if let Some(c) = rfc9110::no_content_body(e.response) {
+        // An automatic check keeps its own rule: it is not what the case is about.
+        let mut c = c;
+        c.location = Some(e.loaded.locate(&step_pointer));
+        return finish(e, out).into_iter().chain(std::iter::once(c)).collect();
+    }
+    finish(e, out)
+}
+
+fn finish(e: &StepEval<'_>, results: Vec<(CheckResult, String)>) -> Vec<CheckResult> {
+    results
+        .into_iter()
+        .map(|(mut c, pointer)| {
+            if let Some(rule) = &e.case.rule {
+                c.rule = Some(rule.clone());
+            }
+            c.location = Some(e.loaded.locate(&pointer));
+            c
+        })
+        .collect()
+}
+
+/// A failing result for an expectation whose template cannot be rendered.
+fn unrenderable(e: &StepEval<'_>, check: String, err: &TemplateError) -> CheckResult {
+    let why = match err {
+        TemplateError::Unknown { name } => match e.capture_failures.get(name) {
+            Some(capture) => format!("variable `{name}` was not captured: {capture}"),
+            None => format!("variable `{name}` has no value"),
+        },
+        other => other.to_string(),
+    };
+    checks::fail(check, "a value to compare with", format!("nothing to compare: {why}"))
+}
+
+fn header_checks(
+    e: &StepEval<'_>,
+    name: &str,
+    expect: &HeaderExpect,
+    at: &str,
+    out: &mut Vec<(CheckResult, String)>,
+) {
+    let resp = e.response;
+    let rule = match expect {
+        HeaderExpect::Equals(v) => {
+            let c = match e.vars.render(v) {
+                Ok(v) => headers::equals(resp, name, &v),
+                Err(err) => unrenderable(e, format!("header:{}", name.to_ascii_lowercase()), &err),
+            };
+            out.push((c, at.to_owned()));
+            return;
+        }
+        HeaderExpect::Rule(rule) => rule,
+    };
+    let HeaderRule {
+        equals,
+        matches,
+        present,
+        contains,
+        media_type,
+        etag,
+        http_date,
+    } = rule;
+    let field = |f: &str| format!("{at}/{f}");
+    if let Some(p) = present {
+        out.push((headers::presence(resp, name, *p), field("present")));
+    }
+    if let Some(v) = equals {
+        let c = match e.vars.render(v) {
+            Ok(v) => headers::equals(resp, name, &v),
+            Err(err) => unrenderable(e, format!("header:{}", name.to_ascii_lowercase()), &err),
+        };
+        out.push((c, field("equals")));
+    }
+    if let Some(p) = matches {
+        out.push((headers::matches(resp, name, p), field("matches")));
+    }
+    if !contains.is_empty() {
+        out.push((headers::list_contains(resp, name, contains), field("contains")));
+    }
+    if let Some(m) = media_type {
+        out.push((headers::media_type(resp, name, m), field("media_type")));
+    }
+    if let Some(k) = etag {
+        out.push((headers::etag_syntax(resp, name, *k), field("etag")));
+    }
+    if *http_date {
+        out.push((headers::http_date(resp, name), field("http_date")));
+    }
+}
+
+fn body_checks(e: &StepEval<'_>, b: &BodyExpect, at: &str, out: &mut Vec<(CheckResult, String)>) {
+    let resp = e.response;
+    let field = |f: &str| format!("{at}/{f}");
+    if let Some(want_empty) = b.empty {
+        out.push((body::empty(resp, want_empty), field("empty")));
+    }
+    if b.schema.is_some() {
+        let pointer = field("schema");
+        let c = match e.schemas.get(&pointer) {
+            Some(Ok(v)) => body::matches_schema(resp, v),
+            Some(Err(why)) => checks::fail("body.schema", "a body valid against the schema", why.clone()),
+            None => checks::fail("body.schema", "a body valid against the schema", "a schema that was not compiled"),
+        };
+        out.push((c, pointer));
+    }
+    let lookup = |n: &str| e.vars.get(n);
+    if let Some(want) = &b.equals {
+        let c = match render_json(want, &lookup) {
+            Ok(want) => body::equals(resp, &want),
+            Err(err) => unrenderable(e, "body.equals".into(), &err),
+        };
+        out.push((c, field("equals")));
+    }
+    if let Some(want) = &b.contains {
+        let c = match render_json(want, &lookup) {
+            Ok(want) => body::contains(resp, &want),
+            Err(err) => unrenderable(e, "body.contains".into(), &err),
+        };
+        out.push((c, field("contains")));
+    }
+    if let Some(kind) = b.jsonapi {
+        out.push((jsonapi::document_structure(resp, kind), field("jsonapi")));
+    }
+    if let Some(j) = &b.jwt {
+        for c in jwt::token_claims(resp, j, e.now) {
+            out.push((c, field("jwt")));
+        }
+    }
+}
+
+fn captured_checks(e: &StepEval<'_>, name: &str, rule: &ValueExpect) -> Vec<CheckResult> {
+    let render = |v: &Option<String>| -> Result<Option<String>, TemplateError> {
+        v.as_deref().map(|v| e.vars.render(v)).transpose()
+    };
+    let rendered = (|| -> Result<ValueExpect, TemplateError> {
+        Ok(ValueExpect {
+            equals: render(&rule.equals)?,
+            not_equals: render(&rule.not_equals)?,
+            matches: rule.matches.clone(),
+        })
+    })();
+    let rendered = match rendered {
+        Ok(r) => r,
+        Err(err) => return vec![unrenderable(e, format!("captured:{name}"), &err)],
+    };
+    let value = match e.capture_failures.get(name) {
+        Some(why) => Err(why.as_str()),
+        None => e.vars.get(name).ok_or("no capture of that name ran"),
+    };
+    captured::captured_value(name, value, &rendered)
+}

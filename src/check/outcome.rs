@@ -1,0 +1,221 @@
+//! Outcomes of a conformance run: pure data, the single input of every report writer.
+//! Everything in here is already redacted.
+
+use serde::{Deserialize, Serialize};
+
+use crate::http::RequestData;
+use crate::spec::{Level, Location};
+
+/// Version of the JSON report format (`reports/schema/check-report.schema.json`).
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
+/// A whole `check` run: one or more specs against one target (or the embedded servers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    pub format_version: u32,
+    pub tool: String,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    pub duration_ms: u64,
+    /// `--target`, or `None` when each spec ran against its embedded reference server.
+    pub target: Option<String>,
+    /// Fault switches given to the embedded servers.
+    pub faults: Vec<String>,
+    pub strict: bool,
+    /// The run was stopped by SIGINT/SIGTERM; what ran is reported.
+    pub interrupted: bool,
+    pub specs: Vec<SpecOutcome>,
+}
+
+/// One spec's results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpecOutcome {
+    pub name: String,
+    pub title: String,
+    /// The source document.
+    pub source: String,
+    /// The spec file.
+    pub file: String,
+    /// The base URL the cases ran against (the embedded server's is normalised to `embedded:DIALECT`
+    /// in snapshots by the tests, not here).
+    pub target: String,
+    pub embedded: bool,
+    /// A spec-level error that stopped its cases (e.g. the target is unreachable).
+    pub error: Option<String>,
+    pub duration_ms: u64,
+    pub cases: Vec<CaseOutcome>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaseStatus {
+    /// Every check of every step held.
+    Passed,
+    /// A check did not hold.
+    Failed,
+    /// A step could not be run (connection error, timeout, missing capture).
+    Errored,
+    /// Not run (the run was interrupted first).
+    Skipped,
+}
+
+impl CaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseStatus::Passed => "passed",
+            CaseStatus::Failed => "failed",
+            CaseStatus::Errored => "errored",
+            CaseStatus::Skipped => "skipped",
+        }
+    }
+}
+
+/// One case's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseOutcome {
+    pub id: String,
+    pub title: String,
+    pub level: Level,
+    pub doc: String,
+    pub rule: Option<String>,
+    pub tags: Vec<String>,
+    /// Where the case is in the spec file.
+    pub location: Location,
+    pub status: CaseStatus,
+    pub duration_ms: u64,
+    pub steps: Vec<StepOutcome>,
+}
+
+impl CaseOutcome {
+    /// The first failing check or step error, for one-line summaries.
+    pub fn first_failure(&self) -> Option<String> {
+        for step in &self.steps {
+            if let Some(e) = &step.error {
+                return Some(e.clone());
+            }
+            if let Some(c) = step.checks.iter().find(|c| !c.passed) {
+                return Some(c.message());
+            }
+        }
+        None
+    }
+}
+
+/// One step's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepOutcome {
+    /// 0-based index in the case.
+    pub index: usize,
+    /// The operation called.
+    pub call: String,
+    pub name: Option<String>,
+    /// The request sent (redacted).
+    pub request: Option<RequestData>,
+    /// A curl command reproducing the request (redacted).
+    pub curl: Option<String>,
+    /// What came back (redacted), if anything did.
+    pub response: Option<ResponseSummary>,
+    pub checks: Vec<CheckResult>,
+    /// Why the step could not run or its response could not be read.
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// A received response, trimmed for reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseSummary {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// At most 4 KiB of the body, as text.
+    pub body: String,
+    /// Full body length in bytes (as read, up to `--max-body`).
+    pub body_len: usize,
+    pub truncated: bool,
+}
+
+/// The verdict of one check: what it expected and what it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// Which check: `status`, `header:etag`, `body.schema`, `body.equals`, `conditional.if_match_strong_comparison`, ...
+    pub check: String,
+    /// The normative rule it enforces (`RFC 9110 §13.1.1`), when not the document itself.
+    pub rule: Option<String>,
+    pub passed: bool,
+    pub expected: String,
+    pub actual: String,
+    /// JSON pointer into the response body the difference is at, if any.
+    pub pointer: Option<String>,
+    /// Where the expectation is in the spec file.
+    pub location: Option<Location>,
+}
+
+impl CheckResult {
+    /// `check: expected X, got Y` in one line.
+    pub fn message(&self) -> String {
+        let at = self
+            .pointer
+            .as_deref()
+            .map(|p| format!(" at {p}"))
+            .unwrap_or_default();
+        format!(
+            "{}{at}: expected {}, got {}",
+            self.check, self.expected, self.actual
+        )
+    }
+}
+
+/// Counts per level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Tally {
+    pub must_passed: usize,
+    pub must_total: usize,
+    pub should_passed: usize,
+    pub should_total: usize,
+}
+
+impl Tally {
+    pub fn of<'a>(cases: impl IntoIterator<Item = &'a CaseOutcome>) -> Tally {
+        let mut t = Tally::default();
+        for c in cases {
+            let passed = c.status == CaseStatus::Passed;
+            match c.level {
+                Level::Must => {
+                    t.must_total += 1;
+                    t.must_passed += passed as usize;
+                }
+                Level::Should => {
+                    t.should_total += 1;
+                    t.should_passed += passed as usize;
+                }
+            }
+        }
+        t
+    }
+
+    /// Whether these counts conform (should cases count only when `strict`).
+    pub fn conforms(&self, strict: bool) -> bool {
+        self.must_passed == self.must_total && (!strict || self.should_passed == self.should_total)
+    }
+}
+
+impl SpecOutcome {
+    pub fn tally(&self) -> Tally {
+        Tally::of(&self.cases)
+    }
+
+    /// Whether this spec conforms (no spec error, every must case, and should cases if `strict`).
+    pub fn conforms(&self, strict: bool) -> bool {
+        self.error.is_none() && self.tally().conforms(strict)
+    }
+}
+
+impl RunOutcome {
+    pub fn tally(&self) -> Tally {
+        Tally::of(self.specs.iter().flat_map(|s| &s.cases))
+    }
+
+    /// Whether the whole run conforms.
+    pub fn conforms(&self) -> bool {
+        !self.interrupted && self.specs.iter().all(|s| s.conforms(self.strict))
+    }
+}

@@ -1,0 +1,189 @@
+//! The engine: runs a [`CheckPlan`] and returns its [`RunOutcome`] (pure data, redacted).
+//!
+//! Specs run one after the other (each against its own embedded server when there is no
+//! `--target`); the cases of one spec run concurrently, at most `concurrency` at once, and are
+//! reported in spec order whatever order they finish in. A [`Stop`] ends the run early: cases not
+//! started are `skipped`, running exchanges are abandoned, and the outcome says `interrupted`.
+
+use std::time::{Instant, SystemTime};
+
+use futures::stream::{self, StreamExt};
+
+use super::case::{run_case, skipped_case, RawCase, SpecRun};
+use super::client::HttpClient;
+use super::evaluate::SchemaCache;
+use super::finalize::{case_outcome, millis};
+use super::outcome::{RunOutcome, SpecOutcome, REPORT_FORMAT_VERSION};
+use super::plan::{CheckPlan, Target};
+use super::stop::Stop;
+use crate::redact::Redactor;
+use crate::server::{self, Dialect, RunningServer, ServerConfig};
+use crate::spec::{LoadedSpec, Vars};
+
+/// Hears about a run's progress (the CLI prints one line per spec on stderr).
+pub trait Progress: Send + Sync {
+    /// A spec starts running against `target`.
+    fn spec_started(&self, _spec: &LoadedSpec, _target: &str) {}
+    /// A spec is done (or could not run).
+    fn spec_finished(&self, _outcome: &SpecOutcome) {}
+}
+
+/// Reports nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl Progress for Quiet {}
+
+/// Runs the plan to the end, silently.
+pub async fn run_specs(plan: &CheckPlan) -> RunOutcome {
+    run_specs_with(plan, &Stop::never(), &Quiet).await
+}
+
+/// Runs the plan until done or stopped, telling `progress` as specs start and finish.
+pub async fn run_specs_with(plan: &CheckPlan, stop: &Stop, progress: &dyn Progress) -> RunOutcome {
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let started = Instant::now();
+    let client = HttpClient::new(plan.options.timeout, plan.options.max_body);
+    let mut specs = Vec::with_capacity(plan.specs.len());
+    for loaded in &plan.specs {
+        let outcome = match &client {
+            Ok(client) => run_spec(plan, loaded, client, stop, progress).await,
+            Err(e) => failed_spec(plan, loaded, e.to_string()),
+        };
+        progress.spec_finished(&outcome);
+        specs.push(outcome);
+    }
+    RunOutcome {
+        format_version: REPORT_FORMAT_VERSION,
+        tool: format!("sessionspec {}", env!("CARGO_PKG_VERSION")),
+        started_at,
+        duration_ms: millis(started.elapsed()),
+        target: match &plan.target {
+            Target::Url(u) => Some(u.clone()),
+            Target::Embedded { .. } => None,
+        },
+        faults: plan.fault_names(),
+        strict: plan.options.strict,
+        interrupted: stop.is_stopped(),
+        specs,
+    }
+}
+
+fn empty_outcome(plan: &CheckPlan, loaded: &LoadedSpec) -> SpecOutcome {
+    let spec = &loaded.spec;
+    SpecOutcome {
+        name: spec.name.clone(),
+        title: spec.title.clone(),
+        source: spec.source.clone(),
+        file: loaded.path.display().to_string(),
+        target: match &plan.target {
+            Target::Url(u) => u.clone(),
+            Target::Embedded { .. } => format!("embedded:{}", spec.dialect()),
+        },
+        embedded: matches!(plan.target, Target::Embedded { .. }),
+        error: None,
+        duration_ms: 0,
+        cases: Vec::new(),
+    }
+}
+
+/// A spec whose cases could not run: every case is listed as skipped.
+fn failed_spec(plan: &CheckPlan, loaded: &LoadedSpec, error: String) -> SpecOutcome {
+    let mut out = empty_outcome(plan, loaded);
+    out.error = Some(error);
+    out.cases = skipped(loaded, false);
+    out
+}
+
+fn skipped(loaded: &LoadedSpec, interrupted: bool) -> Vec<super::outcome::CaseOutcome> {
+    let none = Redactor::new();
+    (0..loaded.spec.cases.len())
+        .map(|i| case_outcome(loaded, &skipped_case(i, interrupted), &none))
+        .collect()
+}
+
+async fn start_embedded(plan: &CheckPlan, loaded: &LoadedSpec) -> Result<Option<RunningServer>, String> {
+    let Target::Embedded { faults, hash_cost } = &plan.target else {
+        return Ok(None);
+    };
+    let dialect: Dialect = loaded
+        .spec
+        .dialect()
+        .parse()
+        .map_err(|e| format!("no built-in server for this spec: {e}; pass --target URL"))?;
+    let mut config = ServerConfig::new(dialect);
+    config.faults = faults.clone();
+    config.hash_cost = *hash_cost;
+    server::start(config)
+        .await
+        .map(Some)
+        .map_err(|e| format!("cannot start the built-in `{dialect}` server: {e}"))
+}
+
+async fn run_spec(
+    plan: &CheckPlan,
+    loaded: &LoadedSpec,
+    client: &HttpClient,
+    stop: &Stop,
+    progress: &dyn Progress,
+) -> SpecOutcome {
+    let started = Instant::now();
+    let mut out = empty_outcome(plan, loaded);
+    if stop.is_stopped() {
+        out.cases = skipped(loaded, true);
+        return out;
+    }
+    let vars = match Vars::from_spec(&loaded.spec, &plan.vars, |n| plan.env.get(n).cloned()) {
+        Ok(v) => v,
+        Err(e) => return failed_spec(plan, loaded, e.to_string()),
+    };
+    let server = match start_embedded(plan, loaded).await {
+        Ok(s) => s,
+        Err(e) => return failed_spec(plan, loaded, e),
+    };
+    let base_url = match &server {
+        Some(s) => s.base_url(),
+        None => out.target.trim_end_matches('/').to_owned(),
+    };
+    if server.is_some() {
+        out.target = base_url.clone();
+    }
+    progress.spec_started(loaded, &base_url);
+
+    let schemas = SchemaCache::build(loaded);
+    let run = SpecRun {
+        loaded,
+        base_url: &base_url,
+        client,
+        vars: &vars,
+        schemas: &schemas,
+        stop,
+    };
+    let run = &run;
+    let raws: Vec<RawCase> = stream::iter(0..loaded.spec.cases.len())
+        .map(|i| async move {
+            if run.stop.is_stopped() {
+                skipped_case(i, true)
+            } else {
+                run_case(run, i).await
+            }
+        })
+        .buffered(plan.options.concurrency.max(1))
+        .collect()
+        .await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+
+    // One redactor for the whole spec: a secret seen by one case is masked in every case.
+    let mut redactor = vars.redactor().clone();
+    for raw in &raws {
+        redactor.extend(&raw.redactor);
+    }
+    out.cases = raws
+        .iter()
+        .map(|raw| case_outcome(loaded, raw, &redactor))
+        .collect();
+    out.duration_ms = millis(started.elapsed());
+    out
+}

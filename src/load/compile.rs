@@ -1,0 +1,561 @@
+//! Compiling a checked scenario into request plans, once, before the run.
+//!
+//! Every template is parsed here and every value that does not change during the run (spec
+//! variables, `--var`, `with` overrides of them) is rendered here: a step's path, headers and body
+//! become literal text with holes only for captured values (a login's token) and the `$random` /
+//! `$now` built-ins. A static body is kept as shared bytes and sent without copying; a JSON body
+//! is serialised once, and a captured value is escaped into its hole. The result sends the same
+//! bytes as [`crate::spec::build_request`] (a test compares the two).
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use bytes::Bytes;
+use goose::goose::GooseMethod;
+use indexmap::IndexMap;
+use reqwest::header::{HeaderName, HeaderValue};
+use serde_json::Value;
+
+use super::scenario::{Flow, FlowStep, LoadedScenario};
+use crate::redact::percent_encode;
+use crate::spec::template::{self, Piece as TplPiece};
+use crate::spec::{Body, Capture, Method, Operation, Spec, StatusExpect, Vars};
+
+/// How a value is escaped where it is inserted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enc {
+    /// As is (paths, headers, raw bodies), like `build_request`.
+    Raw,
+    /// Inside a JSON string.
+    Json,
+    /// A query-string value (percent-encoded).
+    Query,
+    /// A form field value (percent-encoded, space as `+`).
+    Form,
+}
+
+/// One piece of a compiled template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    Text(String),
+    /// A captured value, by slot.
+    Slot(usize, Enc),
+    Random(Enc),
+    Now(Enc),
+}
+
+/// A template with everything static already rendered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tpl {
+    pieces: Vec<Piece>,
+}
+
+impl Tpl {
+    /// The text, when no hole is left.
+    pub fn as_static(&self) -> Option<&str> {
+        match self.pieces.as_slice() {
+            [] => Some(""),
+            [Piece::Text(t)] => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Renders into `out`; `Err(slot)` when a captured value is missing.
+    pub fn render(&self, slots: &[Option<String>], out: &mut String) -> Result<(), usize> {
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Slot(i, enc) => match slots.get(*i).and_then(Option::as_deref) {
+                    Some(v) => encode_into(v, *enc, out),
+                    None => return Err(*i),
+                },
+                Piece::Random(enc) => {
+                    encode_into(&format!("{:016x}", rand::random::<u64>()), *enc, out)
+                }
+                Piece::Now(enc) => encode_into(
+                    &httpdate::fmt_http_date(std::time::SystemTime::now()),
+                    *enc,
+                    out,
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    fn push_text(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        if let Some(Piece::Text(last)) = self.pieces.last_mut() {
+            last.push_str(text);
+        } else {
+            self.pieces.push(Piece::Text(text.to_owned()));
+        }
+    }
+
+    fn append(&mut self, other: Tpl) {
+        for p in other.pieces {
+            match p {
+                Piece::Text(t) => self.push_text(&t),
+                hole => self.pieces.push(hole),
+            }
+        }
+    }
+}
+
+/// A header value: fixed, or rendered per request.
+#[derive(Debug, Clone)]
+pub enum HeaderTpl {
+    Static(HeaderValue),
+    Dynamic(Tpl),
+}
+
+/// A request body: fixed bytes (shared, never copied), or rendered per request.
+#[derive(Debug, Clone)]
+pub enum BodyTpl {
+    Static(Bytes),
+    Dynamic(Tpl),
+}
+
+/// One step, ready to send.
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    /// Request name in metrics and thresholds.
+    pub name: String,
+    /// Index of `name` in [`Plan::requests`].
+    pub request: usize,
+    pub call: String,
+    pub method: GooseMethod,
+    /// Path and query (relative to the target).
+    pub path: Tpl,
+    pub headers: Vec<(HeaderName, HeaderTpl)>,
+    pub body: Option<BodyTpl>,
+    /// `(slot, capture)` taken from a successful response.
+    pub captures: Vec<(usize, Capture)>,
+    /// Lower-case names of the response headers the captures read.
+    pub capture_headers: Vec<String>,
+    /// Whether a capture reads the body.
+    pub capture_body: bool,
+    /// `None`: any 2xx.
+    pub expect: Option<StatusExpect>,
+    pub think: Option<(Duration, Duration)>,
+    pub repeat: usize,
+    /// Slots to empty before this step runs (the first step of an iteration forgets the
+    /// previous iteration's captures, so a failed login never reuses an old token).
+    pub clears: Vec<usize>,
+}
+
+/// One kind of user.
+#[derive(Debug, Clone)]
+pub struct FlowPlan {
+    pub name: String,
+    pub weight: usize,
+    pub on_start: Vec<StepPlan>,
+    pub steps: Vec<StepPlan>,
+    pub on_stop: Vec<StepPlan>,
+}
+
+/// Everything the run sends.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub flows: Vec<FlowPlan>,
+    /// Captured names, by slot.
+    pub slots: Vec<String>,
+    /// `(name, METHOD)` of every request name, in first-use order.
+    pub requests: Vec<(String, String)>,
+}
+
+/// A scenario that cannot be turned into requests.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("step `{step}` (operation `{call}`): {message}")]
+pub struct CompileError {
+    pub step: String,
+    pub call: String,
+    pub message: String,
+}
+
+/// Compiles a checked scenario. `vars` holds the spec's variables (after `--var` and the
+/// environment); `path_prefix` is the target URL's path (`/api` of `http://h/api`), or empty.
+pub fn compile(
+    loaded: &LoadedScenario,
+    vars: &Vars,
+    path_prefix: &str,
+) -> Result<Plan, CompileError> {
+    let spec = &loaded.spec.spec;
+    let mut c = Compiler {
+        spec,
+        vars,
+        prefix: path_prefix.trim_end_matches('/'),
+        slots: Vec::new(),
+        requests: Vec::new(),
+    };
+    let mut flows = Vec::new();
+    for flow in loaded.flows() {
+        flows.push(c.flow(&flow)?);
+    }
+    Ok(Plan {
+        flows,
+        slots: c.slots,
+        requests: c.requests,
+    })
+}
+
+struct Compiler<'a> {
+    spec: &'a Spec,
+    vars: &'a Vars,
+    prefix: &'a str,
+    slots: Vec<String>,
+    requests: Vec<(String, String)>,
+}
+
+impl Compiler<'_> {
+    fn slot(&mut self, name: &str) -> usize {
+        match self.slots.iter().position(|s| s == name) {
+            Some(i) => i,
+            None => {
+                self.slots.push(name.to_owned());
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    fn flow(&mut self, flow: &Flow) -> Result<FlowPlan, CompileError> {
+        let mut captured: BTreeSet<String> = BTreeSet::new();
+        let used = used_names(self.spec, flow);
+        let compile_part = |c: &mut Self, steps: &[FlowStep], captured: &mut BTreeSet<String>| {
+            let mut out = Vec::new();
+            for step in steps {
+                let plan = c.step(step, captured, &used)?;
+                for (slot, _) in &plan.captures {
+                    captured.insert(c.slots[*slot].clone());
+                }
+                out.push(plan);
+            }
+            Ok::<_, CompileError>(out)
+        };
+        let on_start = compile_part(self, &flow.on_start, &mut captured)?;
+        let mut steps = compile_part(self, &flow.flow, &mut captured)?;
+        let on_stop = compile_part(self, &flow.on_stop, &mut captured)?;
+        let mut flow_slots: Vec<usize> = steps
+            .iter()
+            .flat_map(|s| s.captures.iter().map(|(slot, _)| *slot))
+            .collect();
+        flow_slots.sort_unstable();
+        flow_slots.dedup();
+        if let Some(first) = steps.first_mut() {
+            first.clears = flow_slots;
+        }
+        Ok(FlowPlan {
+            name: flow.name.clone(),
+            weight: flow.weight,
+            on_start,
+            steps,
+            on_stop,
+        })
+    }
+
+    fn step(
+        &mut self,
+        step: &FlowStep,
+        captured: &BTreeSet<String>,
+        used: &BTreeSet<String>,
+    ) -> Result<StepPlan, CompileError> {
+        let fail = |message: String| CompileError {
+            step: step.request_name().to_owned(),
+            call: step.call.clone(),
+            message,
+        };
+        let op: &Operation = self
+            .spec
+            .operations
+            .get(&step.call)
+            .ok_or_else(|| fail("no such operation in the spec".into()))?;
+        let method = goose_method(op.method)
+            .ok_or_else(|| fail(format!("{} requests cannot be load-tested", op.method)))?;
+        let name = step.request_name().to_owned();
+        let request = match self.requests.iter().position(|(n, _)| *n == name) {
+            Some(i) => i,
+            None => {
+                self.requests.push((name.clone(), op.method.as_str().to_owned()));
+                self.requests.len() - 1
+            }
+        };
+        let mut env = Env {
+            vars: self.vars,
+            with: &step.with,
+            slots: HashMap::new(),
+        };
+        for n in captured {
+            let i = self.slot(n);
+            env.slots.insert(n.clone(), i);
+        }
+        let tpl = |text: &str, enc: Enc| env.compile(text, enc, true).map_err(&fail);
+
+        let mut path = Tpl::default();
+        path.push_text(self.prefix);
+        path.append(tpl(&op.path, Enc::Raw)?);
+        let mut sep = if op.path.contains('?') { '&' } else { '?' };
+        for (k, v) in &op.query {
+            path.push_text(&format!("{sep}{}=", percent_encode(k)));
+            path.append(tpl(v, Enc::Query)?);
+            sep = '&';
+        }
+
+        // Headers exactly as build_request orders them: the body's Content-Type, then the
+        // spec's headers, then the operation's, a later one replacing an earlier of that name.
+        let mut headers: Vec<(String, Tpl)> = Vec::new();
+        let put = |headers: &mut Vec<(String, Tpl)>, name: &str, value: Tpl| {
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            headers.push((name.to_owned(), value));
+        };
+        if let Some(ct) = op.body.as_ref().and_then(Body::content_type) {
+            put(&mut headers, "Content-Type", text_tpl(ct));
+        }
+        for (n, v) in self.spec.headers.iter().chain(op.headers.iter()) {
+            put(&mut headers, n, tpl(v, Enc::Raw)?);
+        }
+        let headers = headers
+            .into_iter()
+            .map(|(n, v)| {
+                let name = HeaderName::from_bytes(n.as_bytes())
+                    .map_err(|e| fail(format!("header name `{n}`: {e}")))?;
+                let value = match v.as_static() {
+                    Some(s) => HeaderTpl::Static(
+                        HeaderValue::from_str(s)
+                            .map_err(|e| fail(format!("header `{n}`: {e}")))?,
+                    ),
+                    None => HeaderTpl::Dynamic(v),
+                };
+                Ok((name, value))
+            })
+            .collect::<Result<Vec<_>, CompileError>>()?;
+
+        let body = match &op.body {
+            None | Some(Body::Empty(_)) => None,
+            Some(Body::Json(v)) | Some(Body::Jsonapi(v)) => Some(json_body(v, &env).map_err(&fail)?),
+            Some(Body::Form(fields)) => {
+                let mut t = Tpl::default();
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        t.push_text("&");
+                    }
+                    t.push_text(&format!("{}=", form_encode(k)));
+                    t.append(tpl(v, Enc::Form)?);
+                }
+                Some(t)
+            }
+            Some(Body::Raw(s)) => Some(tpl(s, Enc::Raw)?),
+        }
+        .map(|t| match t.as_static() {
+            Some(s) => BodyTpl::Static(Bytes::from(s.to_owned())),
+            None => BodyTpl::Dynamic(t),
+        });
+
+        let mut captures = Vec::new();
+        let mut capture_headers = Vec::new();
+        let mut capture_body = false;
+        // Only what a step of this flow reads is captured: a response that is expected to
+        // carry nothing (a 401) is then not parsed at all.
+        for (n, cap) in op.capture.iter().filter(|(n, _)| used.contains(*n)) {
+            match cap.source() {
+                Some(crate::spec::CaptureSource::Json(_)) => capture_body = true,
+                Some(crate::spec::CaptureSource::Header(h)) => {
+                    capture_headers.push(h.to_ascii_lowercase())
+                }
+                Some(crate::spec::CaptureSource::Cookie(_)) => {
+                    capture_headers.push("set-cookie".into())
+                }
+                None => return Err(fail(format!("capture `{n}` must name exactly one source"))),
+            }
+            captures.push((self.slot(n), cap.clone()));
+        }
+        capture_headers.sort();
+        capture_headers.dedup();
+
+        Ok(StepPlan {
+            name,
+            request,
+            call: step.call.clone(),
+            method,
+            path,
+            headers,
+            body,
+            captures,
+            capture_headers,
+            capture_body,
+            expect: step.expect_status.clone(),
+            think: step
+                .think_time
+                .map(|t| t.bounds())
+                .filter(|(_, max)| !max.is_zero()),
+            repeat: step.repeat.max(1),
+            clears: Vec::new(),
+        })
+    }
+}
+
+/// Every name the steps of a flow read: their operations' templates (less what `with`
+/// replaces) and their `with` values.
+fn used_names(spec: &Spec, flow: &Flow) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    for step in flow.on_start.iter().chain(&flow.flow).chain(&flow.on_stop) {
+        if let Some(op) = spec.operations.get(&step.call) {
+            if let Ok(names) = super::semantic::operation_names(spec, op) {
+                used.extend(names.into_iter().filter(|n| !step.with.contains_key(n)));
+            }
+        }
+        for v in step.with.values() {
+            if let Ok(names) = template::names(v) {
+                used.extend(names.into_iter().map(str::to_owned));
+            }
+        }
+    }
+    used
+}
+
+/// The names one step can resolve: `with` overrides, captures (slots), spec variables.
+struct Env<'a> {
+    vars: &'a Vars,
+    with: &'a IndexMap<String, String>,
+    slots: HashMap<String, usize>,
+}
+
+impl Env<'_> {
+    /// Compiles `text`; `with_allowed` is false inside a `with` value (rendered against the
+    /// values before the overrides, like [`Vars::with_overrides`]).
+    fn compile(&self, text: &str, enc: Enc, with_allowed: bool) -> Result<Tpl, String> {
+        let mut out = Tpl::default();
+        for piece in template::parse(text).map_err(|e| e.to_string())? {
+            match piece {
+                TplPiece::Text(t) => out.push_text(&encode(t, enc)),
+                TplPiece::Var("$random") => out.pieces.push(Piece::Random(enc)),
+                TplPiece::Var("$now") => out.pieces.push(Piece::Now(enc)),
+                TplPiece::Var(n) => {
+                    if let Some(w) = self.with.get(n).filter(|_| with_allowed) {
+                        out.append(self.compile(w, enc, false)?);
+                    } else if let Some(slot) = self.slots.get(n) {
+                        out.pieces.push(Piece::Slot(*slot, enc));
+                    } else if let Some(v) = self.vars.get(n) {
+                        out.push_text(&encode(v, enc));
+                    } else {
+                        return Err(format!("unknown variable `{n}`"));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+const HOLE_START: char = '\u{E000}';
+const HOLE_END: char = '\u{E001}';
+
+/// A JSON body: strings rendered, serialised once, holes left where captured values go.
+fn json_body(value: &Value, env: &Env<'_>) -> Result<Tpl, String> {
+    let mut holes: Vec<Tpl> = Vec::new();
+    let skeleton = fill_json(value, env, &mut holes)?;
+    let text = skeleton.to_string();
+    let mut out = Tpl::default();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find(HOLE_START) {
+        out.push_text(&rest[..start]);
+        let after = &rest[start + HOLE_START.len_utf8()..];
+        let end = after
+            .find(HOLE_END)
+            .ok_or_else(|| "the body contains the private-use character U+E000".to_string())?;
+        let index: usize = after[..end]
+            .parse()
+            .map_err(|_| "the body contains the private-use character U+E000".to_string())?;
+        let hole = holes
+            .get(index)
+            .ok_or_else(|| "the body contains the private-use character U+E000".to_string())?;
+        out.append(hole.clone());
+        rest = &after[end + HOLE_END.len_utf8()..];
+    }
+    out.push_text(rest);
+    Ok(out)
+}
+
+fn fill_json(value: &Value, env: &Env<'_>, holes: &mut Vec<Tpl>) -> Result<Value, String> {
+    Ok(match value {
+        Value::String(s) => {
+            let t = env.compile(s, Enc::Json, true)?;
+            match t.as_static() {
+                // Static text was escaped for JSON by `compile`; serde escapes it itself.
+                Some(_) => Value::String(
+                    env.compile(s, Enc::Raw, true)?
+                        .as_static()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+                None => {
+                    holes.push(t);
+                    Value::String(format!("{HOLE_START}{}{HOLE_END}", holes.len() - 1))
+                }
+            }
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| fill_json(v, env, holes))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), fill_json(v, env, holes)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn text_tpl(s: &str) -> Tpl {
+    let mut t = Tpl::default();
+    t.push_text(s);
+    t
+}
+
+fn goose_method(m: Method) -> Option<GooseMethod> {
+    Some(match m {
+        Method::Get => GooseMethod::Get,
+        Method::Head => GooseMethod::Head,
+        Method::Post => GooseMethod::Post,
+        Method::Put => GooseMethod::Put,
+        Method::Patch => GooseMethod::Patch,
+        Method::Delete => GooseMethod::Delete,
+        Method::Options => return None,
+    })
+}
+
+fn form_encode(s: &str) -> String {
+    percent_encode(s).replace("%20", "+")
+}
+
+fn encode(s: &str, enc: Enc) -> String {
+    let mut out = String::with_capacity(s.len());
+    encode_into(s, enc, &mut out);
+    out
+}
+
+fn encode_into(s: &str, enc: Enc, out: &mut String) {
+    match enc {
+        Enc::Raw => out.push_str(s),
+        Enc::Query => out.push_str(&percent_encode(s)),
+        Enc::Form => out.push_str(&form_encode(s)),
+        Enc::Json => {
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    '\u{08}' => out.push_str("\\b"),
+                    '\u{0c}' => out.push_str("\\f"),
+                    c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! Load reports: the terminal summary, JSON and Markdown, each a pure function of one
+//! [`LoadResults`] into any `W: Write`; plus `--report FORMAT[:PATH]` parsing. goose writes its
+//! own HTML report; we only choose where.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use super::results::{LoadResults, OperationStats, Verdict};
+
+/// A load report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoadReportFormat {
+    /// Our results as JSON.
+    Json,
+    /// Our results as Markdown.
+    Markdown,
+    /// goose's own HTML report.
+    Html,
+}
+
+impl LoadReportFormat {
+    pub const ALL: [LoadReportFormat; 3] = [
+        LoadReportFormat::Json,
+        LoadReportFormat::Markdown,
+        LoadReportFormat::Html,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadReportFormat::Json => "json",
+            LoadReportFormat::Markdown => "markdown",
+            LoadReportFormat::Html => "html",
+        }
+    }
+
+    /// `reports/load.json`, `reports/load.md`, `reports/load.html`.
+    pub fn default_path(self) -> PathBuf {
+        PathBuf::from(match self {
+            LoadReportFormat::Json => "reports/load.json",
+            LoadReportFormat::Markdown => "reports/load.md",
+            LoadReportFormat::Html => "reports/load.html",
+        })
+    }
+}
+
+/// A `--report` value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportArgError {
+    #[error("unknown load report format `{0}`: expected json, markdown or html, optionally followed by `:PATH` (e.g. `json:out/load.json`)")]
+    UnknownFormat(String),
+    #[error("`--report {0}:` has an empty path: give one after the colon, or write `--report {0}`")]
+    EmptyPath(String),
+    #[error("the html report must end in `.html` (goose picks its format by extension): `{0}`")]
+    HtmlExtension(String),
+}
+
+/// Parses `FORMAT[:PATH]`.
+pub fn parse_report_arg(s: &str) -> Result<(LoadReportFormat, PathBuf), ReportArgError> {
+    let (fmt, path) = match s.split_once(':') {
+        Some((f, p)) => (f.trim(), Some(p.trim())),
+        None => (s.trim(), None),
+    };
+    let format = match fmt.to_ascii_lowercase().as_str() {
+        "json" => LoadReportFormat::Json,
+        "markdown" | "md" => LoadReportFormat::Markdown,
+        "html" => LoadReportFormat::Html,
+        _ => return Err(ReportArgError::UnknownFormat(fmt.to_owned())),
+    };
+    let path = match path {
+        Some("") => return Err(ReportArgError::EmptyPath(fmt.to_owned())),
+        Some(p) => PathBuf::from(p),
+        None => format.default_path(),
+    };
+    if format == LoadReportFormat::Html && path.extension().is_none_or(|e| e != "html") {
+        return Err(ReportArgError::HtmlExtension(path.display().to_string()));
+    }
+    Ok((format, path))
+}
+
+/// The results as pretty JSON.
+pub fn write_json<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut w, r).map_err(io::Error::other)?;
+    writeln!(w)
+}
+
+fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}ms")
+    } else if v >= 10.0 {
+        format!("{v:.1}ms")
+    } else {
+        format!("{v:.2}ms")
+    }
+}
+
+/// One table row per request name, then `all`.
+fn rows(r: &LoadResults) -> Vec<[String; 11]> {
+    r.operations
+        .iter()
+        .chain(std::iter::once(&r.total))
+        .map(|o: &OperationStats| {
+            let l = o.latency_ms;
+            let lat = |f: fn(&super::results::Latency) -> f64| {
+                l.as_ref().map_or("-".to_string(), |l| ms(f(l)))
+            };
+            [
+                o.name.clone(),
+                o.method.clone(),
+                o.requests.to_string(),
+                format!("{:.1}", o.rps),
+                if o.requests == 0 {
+                    o.failures.to_string()
+                } else {
+                    format!("{} ({:.1}%)", o.failures, o.error_rate_pct)
+                },
+                lat(|l| l.p50),
+                lat(|l| l.p90),
+                lat(|l| l.p95),
+                lat(|l| l.p99),
+                lat(|l| l.max),
+                o.skipped.to_string(),
+            ]
+        })
+        .collect()
+}
+
+const HEADERS: [&str; 11] = [
+    "request", "method", "requests", "req/s", "errors", "p50", "p90", "p95", "p99", "max", "skipped",
+];
+
+fn status_line(o: &OperationStats) -> String {
+    o.status_codes
+        .iter()
+        .map(|(code, n)| {
+            if *code == 0 {
+                format!("no response ×{n}")
+            } else {
+                format!("{code} ×{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn headline_line(r: &LoadResults) -> String {
+    match &r.headline {
+        Some(h) => format!(
+            "{}: {:.1}  ({} successful `{}` in {:.1} s)",
+            headline_label(&h.request),
+            h.per_second,
+            h.successes,
+            h.request,
+            r.duration_s
+        ),
+        None => format!(
+            "requests/s: {:.1}  ({} requests in {:.1} s)",
+            r.total.rps, r.total.requests, r.duration_s
+        ),
+    }
+}
+
+/// `logins/s` for the usual headline, `` `list`/s `` for another request.
+pub fn headline_label(request: &str) -> String {
+    if request == "login" {
+        "logins/s".into()
+    } else {
+        format!("`{request}`/s")
+    }
+}
+
+/// The summary printed on stdout after a run.
+pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
+    writeln!(
+        w,
+        "load: scenario `{}` (spec {}) against {}",
+        r.scenario, r.spec, r.target
+    )?;
+    writeln!(
+        w,
+        "      {} users, {:.1} s measured, coordinated omission mitigation {}{}",
+        r.users,
+        r.duration_s,
+        r.co_mitigation,
+        r.interrupted
+            .as_deref()
+            .map_or(String::new(), |s| format!(", INTERRUPTED by {s}"))
+    )?;
+    writeln!(w)?;
+    let table = rows(r);
+    let mut widths = HEADERS.map(str::len);
+    for row in &table {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let line = |w: &mut W, cells: &[String]| -> io::Result<()> {
+        let mut out = String::from(" ");
+        for (i, c) in cells.iter().enumerate() {
+            let pad = widths[i] - c.chars().count();
+            if i < 2 {
+                out.push_str(&format!(" {c}{}", " ".repeat(pad)));
+            } else {
+                out.push_str(&format!(" {}{c}", " ".repeat(pad)));
+            }
+        }
+        writeln!(w, "{}", out.trim_end())
+    };
+    line(&mut w, &HEADERS.map(String::from))?;
+    for row in &table {
+        line(&mut w, row)?;
+    }
+    writeln!(w)?;
+    for o in &r.operations {
+        if !o.status_codes.is_empty() {
+            writeln!(w, "  status {:<10} {}", o.name, status_line(o))?;
+        }
+    }
+    if !r.errors.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "  errors:")?;
+        for e in &r.errors {
+            writeln!(w, "    {:>6} × {}: {}", e.count, e.request, e.error)?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "{}", headline_line(r))?;
+    if !r.thresholds.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "thresholds:")?;
+        for t in &r.thresholds {
+            writeln!(
+                w,
+                "  {} {}  ({})",
+                if t.passed { "pass" } else { "FAIL" },
+                t.threshold,
+                t.observed
+            )?;
+        }
+    }
+    writeln!(w)?;
+    let verdict = match r.verdict {
+        Verdict::Passed => "passed".to_string(),
+        Verdict::Failed => {
+            let n = r.thresholds.iter().filter(|t| !t.passed).count();
+            format!("FAILED ({n} threshold{} violated)", if n == 1 { "" } else { "s" })
+        }
+        Verdict::Interrupted => "interrupted (partial results)".to_string(),
+    };
+    writeln!(w, "result: {verdict}")
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The results as Markdown.
+pub fn write_markdown<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
+    writeln!(w, "# Load run: `{}`", md_escape(&r.scenario))?;
+    writeln!(w)?;
+    writeln!(w, "- spec: `{}`", md_escape(&r.spec))?;
+    writeln!(w, "- target: `{}`", md_escape(&r.target))?;
+    writeln!(w, "- users: {}", r.users)?;
+    writeln!(w, "- measured: {:.3} s", r.duration_s)?;
+    writeln!(w, "- coordinated omission mitigation: {}", r.co_mitigation)?;
+    if let Some(s) = &r.interrupted {
+        writeln!(w, "- **interrupted by {s}**: partial results")?;
+    }
+    writeln!(w, "- verdict: **{}**", r.verdict.as_str())?;
+    writeln!(w)?;
+    writeln!(w, "**{}**", md_escape(&headline_line(r)))?;
+    writeln!(w)?;
+    writeln!(w, "## Requests")?;
+    writeln!(w)?;
+    writeln!(w, "| {} |", HEADERS.join(" | "))?;
+    writeln!(
+        w,
+        "|{}",
+        HEADERS
+            .iter()
+            .enumerate()
+            .map(|(i, _)| if i < 2 { "---|" } else { "---:|" })
+            .collect::<String>()
+    )?;
+    for row in rows(r) {
+        let cells: Vec<String> = row.iter().map(|c| md_escape(c)).collect();
+        writeln!(w, "| {} |", cells.join(" | "))?;
+    }
+    writeln!(w)?;
+    writeln!(w, "## Status codes")?;
+    writeln!(w)?;
+    writeln!(w, "| request | statuses |")?;
+    writeln!(w, "|---|---|")?;
+    for o in &r.operations {
+        writeln!(w, "| {} | {} |", md_escape(&o.name), status_line(o))?;
+    }
+    if !r.errors.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "## Errors")?;
+        writeln!(w)?;
+        writeln!(w, "| request | error | count |")?;
+        writeln!(w, "|---|---|---:|")?;
+        for e in &r.errors {
+            writeln!(
+                w,
+                "| {} | {} | {} |",
+                md_escape(&e.request),
+                md_escape(&e.error),
+                e.count
+            )?;
+        }
+    }
+    if !r.thresholds.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "## Thresholds")?;
+        writeln!(w)?;
+        writeln!(w, "| threshold | result | observed |")?;
+        writeln!(w, "|---|---|---|")?;
+        for t in &r.thresholds {
+            writeln!(
+                w,
+                "| `{}` | {} | {} |",
+                md_escape(&t.threshold),
+                if t.passed { "pass" } else { "**FAIL**" },
+                md_escape(&t.observed)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_args() {
+        assert_eq!(
+            parse_report_arg("json").unwrap(),
+            (LoadReportFormat::Json, PathBuf::from("reports/load.json"))
+        );
+        assert_eq!(
+            parse_report_arg("md:out/x.md").unwrap(),
+            (LoadReportFormat::Markdown, PathBuf::from("out/x.md"))
+        );
+        assert!(matches!(parse_report_arg("junit"), Err(ReportArgError::UnknownFormat(_))));
+        assert!(matches!(parse_report_arg("json:"), Err(ReportArgError::EmptyPath(_))));
+        assert!(matches!(
+            parse_report_arg("html:out/x.htm"),
+            Err(ReportArgError::HtmlExtension(_))
+        ));
+    }
+}

@@ -1,0 +1,371 @@
+//! Runs a compiled [`Plan`] with goose: one goose scenario per flow, one transaction per step,
+//! each simulated user keeping its own captured values (its token) in its session data.
+//!
+//! goose is configured from code (never from argv), with its telnet and WebSocket controllers
+//! off and its own printing off, so our stdout stays ours.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use goose::config::GooseConfiguration;
+use goose::goose::{GooseRequest, GooseUser, Scenario, Transaction, TransactionError, TransactionResult};
+use goose::metrics::{GooseCoordinatedOmissionMitigation, GooseMetrics};
+use goose::prelude::{GooseDefault, GooseDefaultType};
+use goose::{GooseAttack, GooseError};
+use reqwest::header::HeaderValue;
+
+use super::compile::{BodyTpl, FlowPlan, HeaderTpl, Plan, StepPlan};
+use crate::http::ResponseData;
+
+/// How a run is bounded and shaped.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Base URL of the target (`http://127.0.0.1:PORT`).
+    pub host: String,
+    pub users: usize,
+    /// Users started per second.
+    pub hatch_rate: f64,
+    /// Whole seconds; with `iterations` a watchdog instead of goose's own timer.
+    pub run_time: Option<u64>,
+    /// Flow iterations per user.
+    pub iterations: Option<usize>,
+    pub co_mitigation: GooseCoordinatedOmissionMitigation,
+    /// Where goose writes its own HTML report, if anywhere.
+    pub html_report: Option<String>,
+}
+
+/// Counters shared by every user, read by the progress line and the results.
+#[derive(Debug)]
+pub struct Counters {
+    pub requests: AtomicU64,
+    pub errors: AtomicU64,
+    pub users: AtomicU64,
+    /// Per request name (by [`Plan::requests`] index): steps not sent for a missing capture.
+    pub skipped: Vec<AtomicU64>,
+}
+
+impl Counters {
+    pub fn new(requests: usize) -> Self {
+        Counters {
+            requests: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            users: AtomicU64::new(0),
+            skipped: (0..requests).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+/// A user's captured values, by slot.
+#[derive(Debug, Clone)]
+struct UserState {
+    slots: Vec<Option<String>>,
+}
+
+/// Largest response body read for captures; bodies beyond it are drained, not kept.
+const MAX_CAPTURE_BODY: usize = 1024 * 1024;
+
+/// Builds the attack and runs it to its end (time, iterations, or the killswitch).
+pub async fn execute(
+    plan: &Plan,
+    settings: &RunSettings,
+    counters: &Arc<Counters>,
+) -> Result<GooseMetrics, GooseError> {
+    let mut config = GooseConfiguration::default();
+    if let Some(html) = &settings.html_report {
+        config.report_file = vec![html.clone()];
+    }
+    let mut attack = GooseAttack::initialize_with_config(config)?;
+    let slots = plan.slots.len();
+    for flow in &plan.flows {
+        attack = attack.register_scenario(goose_scenario(flow, slots, counters)?);
+    }
+    let rate = format_rate(settings.hatch_rate);
+    let mut attack = *attack
+        .set_default(GooseDefault::Host, settings.host.as_str())?
+        .set_default(GooseDefault::Users, settings.users)?
+        .set_default(GooseDefault::IncreaseRate, rate.as_str())?
+        .set_default(GooseDefault::NoTelnet, true)?
+        .set_default(GooseDefault::NoPrintMetrics, true)?
+        .set_default(GooseDefault::Quiet, 1)?
+        .set_default(GooseDefault::CoordinatedOmissionMitigation, settings.co_mitigation.clone())?;
+    match (settings.iterations, settings.run_time) {
+        (Some(n), _) => attack = *attack.set_default(GooseDefault::Iterations, n)?,
+        (None, Some(secs)) => {
+            attack = *attack.set_default(GooseDefault::RunTime, secs as usize)?
+        }
+        (None, None) => {
+            return Err(GooseError::InvalidOption {
+                option: "run_time".into(),
+                value: String::new(),
+                detail: "a load run needs --run-time or --iterations".into(),
+            })
+        }
+    }
+    let watchdog = match (settings.iterations, settings.run_time) {
+        (Some(_), Some(secs)) => Some(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            goose::trigger_killswitch("--run-time elapsed before the iterations ended");
+        })),
+        _ => None,
+    };
+    let result = attack.execute().await;
+    if let Some(w) = watchdog {
+        w.abort();
+    }
+    result
+}
+
+/// `2`, `0.5`: goose parses the rate as a number.
+fn format_rate(rate: f64) -> String {
+    if rate.fract() == 0.0 {
+        format!("{}", rate as u64)
+    } else {
+        format!("{rate}")
+    }
+}
+
+fn goose_scenario(
+    flow: &FlowPlan,
+    slots: usize,
+    counters: &Arc<Counters>,
+) -> Result<Scenario, GooseError> {
+    let mut scenario = Scenario::new(&flow.name).set_weight(flow.weight)?;
+    let mut sequence = 1;
+    for step in &flow.on_start {
+        scenario = scenario.register_transaction(
+            transaction(step, slots, counters)
+                .set_on_start()
+                .set_sequence(sequence),
+        );
+        sequence += 1;
+    }
+    for step in &flow.steps {
+        scenario = scenario.register_transaction(
+            transaction(step, slots, counters)
+                .set_sequence(sequence)
+                .set_weight(step.repeat)?,
+        );
+        sequence += 1;
+    }
+    for step in &flow.on_stop {
+        scenario = scenario.register_transaction(
+            transaction(step, slots, counters)
+                .set_on_stop()
+                .set_sequence(sequence),
+        );
+        sequence += 1;
+    }
+    Ok(scenario)
+}
+
+fn transaction(step: &StepPlan, slots: usize, counters: &Arc<Counters>) -> Transaction {
+    let step = Arc::new(step.clone());
+    let counters = Arc::clone(counters);
+    let name = step.name.clone();
+    Transaction::new(Arc::new(move |user| {
+        let step = Arc::clone(&step);
+        let counters = Arc::clone(&counters);
+        Box::pin(async move { run_step(user, &step, slots, &counters).await })
+    }))
+    .set_name(&name)
+}
+
+/// Sends one step for one user and records what happened.
+async fn run_step(
+    user: &mut GooseUser,
+    step: &StepPlan,
+    slots: usize,
+    counters: &Counters,
+) -> TransactionResult {
+    let state = match user.get_session_data_mut::<UserState>() {
+        Some(state) => state,
+        None => {
+            counters.users.fetch_add(1, Ordering::Relaxed);
+            user.set_session_data(UserState {
+                slots: vec![None; slots],
+            });
+            user.get_session_data_mut::<UserState>()
+                .ok_or_else(|| custom("the user's session data is missing"))?
+        }
+    };
+    for slot in &step.clears {
+        if let Some(s) = state.slots.get_mut(*slot) {
+            *s = None;
+        }
+    }
+
+    let builder = match build(user, step) {
+        Ok(b) => b,
+        Err(Skip::MissingCapture) => {
+            // An earlier step of this iteration failed (and was counted): nothing to send.
+            if let Some(c) = counters.skipped.get(step.request) {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+            think(step).await;
+            return Ok(());
+        }
+        Err(Skip::Invalid(message)) => {
+            if let Some(c) = counters.skipped.get(step.request) {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+            return Err(custom(&message));
+        }
+    };
+    let mut request = GooseRequest::builder()
+        .set_request_builder(builder)
+        .name(step.name.as_str());
+    if let Some(expect) = &step.expect {
+        request = request.expect_status_code(first_status(expect));
+    }
+    let mut goose = user.request(request.build()).await?;
+    counters.requests.fetch_add(1, Ordering::Relaxed);
+
+    let status = goose.request.status_code;
+    if let Some(expect) = &step.expect {
+        if !goose.request.success && status != 0 && expect.allows(status) {
+            user.set_success(&mut goose.request)?;
+        }
+    }
+    let outcome = match goose.response {
+        Ok(response) => read(response, step).await,
+        Err(_) => Err(String::new()),
+    };
+    let mut result = Ok(());
+    match outcome {
+        Ok(data) if goose.request.success && !step.captures.is_empty() => {
+            let mut failure = None;
+            let mut values = Vec::with_capacity(step.captures.len());
+            for (slot, capture) in &step.captures {
+                match crate::spec::extract(capture, &data) {
+                    Ok(v) => values.push((*slot, v)),
+                    Err(why) => {
+                        failure.get_or_insert(why);
+                    }
+                }
+            }
+            if let Some(state) = user.get_session_data_mut::<UserState>() {
+                for (slot, v) in values {
+                    if let Some(s) = state.slots.get_mut(slot) {
+                        *s = Some(v);
+                    }
+                }
+            }
+            if let Some(why) = failure {
+                result = user.set_failure(&format!("capture: {why}"), &mut goose.request, None, None);
+            }
+        }
+        Ok(_) => {}
+        Err(why) if goose.request.success && !why.is_empty() => {
+            result = user.set_failure(&format!("body: {why}"), &mut goose.request, None, None);
+        }
+        Err(_) => {}
+    }
+    if !goose.request.success {
+        counters.errors.fetch_add(1, Ordering::Relaxed);
+    }
+    think(step).await;
+    result
+}
+
+enum Skip {
+    MissingCapture,
+    Invalid(String),
+}
+
+/// The request builder of a step, rendered for this user.
+fn build(user: &GooseUser, step: &StepPlan) -> Result<reqwest::RequestBuilder, Skip> {
+    let slots: &[Option<String>] = user
+        .get_session_data::<UserState>()
+        .map(|s| s.slots.as_slice())
+        .unwrap_or(&[]);
+    let mut scratch = String::new();
+    let path = match step.path.as_static() {
+        Some(p) => p,
+        None => {
+            step.path
+                .render(slots, &mut scratch)
+                .map_err(|_| Skip::MissingCapture)?;
+            scratch.as_str()
+        }
+    };
+    let mut rb = user
+        .get_request_builder(&step.method, path)
+        .map_err(|e| Skip::Invalid(format!("step `{}`: {e}", step.name)))?;
+    for (name, value) in &step.headers {
+        match value {
+            HeaderTpl::Static(v) => rb = rb.header(name.clone(), v.clone()),
+            HeaderTpl::Dynamic(t) => {
+                let mut s = String::new();
+                t.render(slots, &mut s).map_err(|_| Skip::MissingCapture)?;
+                let v = HeaderValue::from_str(&s).map_err(|_| {
+                    Skip::Invalid(format!(
+                        "step `{}`: header `{name}` would not be a valid header value",
+                        step.name
+                    ))
+                })?;
+                rb = rb.header(name.clone(), v);
+            }
+        }
+    }
+    match &step.body {
+        None => {}
+        Some(BodyTpl::Static(bytes)) => rb = rb.body(bytes.clone()),
+        Some(BodyTpl::Dynamic(t)) => {
+            let mut s = String::new();
+            t.render(slots, &mut s).map_err(|_| Skip::MissingCapture)?;
+            rb = rb.body(s);
+        }
+    }
+    Ok(rb)
+}
+
+/// Reads the response: what the captures need is kept, the rest is drained so the connection
+/// is reused. `Err` says why the body could not be read.
+async fn read(mut response: reqwest::Response, step: &StepPlan) -> Result<ResponseData, String> {
+    let mut data = ResponseData {
+        status: response.status().as_u16(),
+        ..ResponseData::default()
+    };
+    for name in &step.capture_headers {
+        for v in response.headers().get_all(name.as_str()) {
+            data.headers
+                .push((name.clone(), String::from_utf8_lossy(v.as_bytes()).into_owned()));
+        }
+    }
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if step.capture_body && data.body.len() + chunk.len() <= MAX_CAPTURE_BODY {
+                    data.body.extend_from_slice(&chunk);
+                } else if step.capture_body {
+                    data.truncated = true;
+                }
+            }
+            Ok(None) => return Ok(data),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+async fn think(step: &StepPlan) {
+    if let Some((min, max)) = step.think {
+        let pause = if max > min {
+            min + (max - min).mul_f64(rand::random::<f64>())
+        } else {
+            min
+        };
+        tokio::time::sleep(pause).await;
+    }
+}
+
+fn first_status(expect: &crate::spec::StatusExpect) -> u16 {
+    match expect {
+        crate::spec::StatusExpect::One(s) => *s,
+        crate::spec::StatusExpect::AnyOf(v) => v.first().copied().unwrap_or(200),
+    }
+}
+
+fn custom(message: &str) -> Box<TransactionError> {
+    Box::new(TransactionError::Custom(message.to_owned()))
+}

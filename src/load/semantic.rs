@@ -1,0 +1,291 @@
+//! Load-time checks of a scenario against its spec: every `call` is an operation of the spec,
+//! templates use only the spec's variables and captures of earlier steps, names are consistent,
+//! durations are sane and thresholds parse. Each problem is `(JSON pointer, message)`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::scenario::{
+    normalized_flows, FlowStep, LoadedScenario, ThinkTime, MAX_DEFAULT_RUN_TIME, MAX_THINK_TIME,
+};
+use crate::spec::template::{self, BUILTINS};
+use crate::spec::{Body, Operation, Spec};
+
+/// Every problem of a parsed scenario, in file order.
+pub(crate) fn check(loaded: &LoadedScenario) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let s = &loaded.scenario;
+    let spec = &loaded.spec.spec;
+
+    if let Some(stem) = loaded.path.file_stem().and_then(|s| s.to_str()) {
+        if stem != s.name {
+            out.push((
+                "/name".into(),
+                format!("the name `{}` must be the file stem `{stem}`", s.name),
+            ));
+        }
+    }
+    if let Some(rt) = s.run_time {
+        if rt.0 < std::time::Duration::from_secs(1) || rt.0.subsec_nanos() != 0 {
+            out.push((
+                "/run_time".into(),
+                "run_time must be a whole number of seconds, at least 1s (goose counts seconds)"
+                    .into(),
+            ));
+        } else if rt.0 > MAX_DEFAULT_RUN_TIME {
+            out.push((
+                "/run_time".into(),
+                format!(
+                    "run_time {} is longer than the {}s a scenario may ask for; pass a longer --run-time explicitly instead",
+                    humantime::format_duration(rt.0),
+                    MAX_DEFAULT_RUN_TIME.as_secs()
+                ),
+            ));
+        }
+    }
+    if let Some(hr) = s.hatch_rate {
+        if !hr.is_finite() || hr <= 0.0 {
+            out.push(("/hatch_rate".into(), "hatch_rate must be above 0".into()));
+        }
+    }
+    if let Some(tt) = s.think_time {
+        check_think_time(tt, "/think_time", &mut out);
+    }
+    if s.flows.is_empty() && s.flow.is_empty() {
+        out.push(("".into(), "give either `flow` or `flows`".into()));
+    }
+
+    let single = s.flows.is_empty();
+    let mut names: HashMap<String, (String, String)> = HashMap::new();
+    let mut flow_names = BTreeSet::new();
+    for (fi, flow) in normalized_flows(s).iter().enumerate() {
+        let base = if single {
+            String::new()
+        } else {
+            format!("/flows/{fi}")
+        };
+        if !flow_names.insert(flow.name.clone()) {
+            out.push((
+                format!("{base}/name"),
+                format!("flow name `{}` is used twice", flow.name),
+            ));
+        }
+        let mut available: BTreeSet<String> = spec.variables.keys().cloned().collect();
+        let parts: [(&str, &[FlowStep]); 3] = [
+            ("on_start", &flow.on_start),
+            ("flow", &flow.flow),
+            ("on_stop", &flow.on_stop),
+        ];
+        let later: Vec<(String, String)> = parts
+            .iter()
+            .flat_map(|(_, steps)| steps.iter())
+            .filter_map(|st| spec.operations.get(&st.call).map(|op| (st.call.clone(), op)))
+            .flat_map(|(call, op)| op.capture.keys().map(move |k| (k.clone(), call.clone())))
+            .collect();
+        for (part, steps) in parts {
+            for (i, step) in steps.iter().enumerate() {
+                let at = format!("{base}/{part}/{i}");
+                check_step(spec, step, &at, &available, &later, &mut names, &mut out);
+                if let Some(op) = spec.operations.get(&step.call) {
+                    available.extend(op.capture.keys().cloned());
+                }
+            }
+        }
+    }
+
+    let requests = loaded.request_names();
+    if let Some(h) = &s.headline {
+        if !requests.iter().any(|r| r == h) {
+            out.push((
+                "/headline".into(),
+                format!(
+                    "headline `{h}` names no request of this scenario (requests: {})",
+                    requests.join(", ")
+                ),
+            ));
+        }
+    }
+    for (i, t) in s.thresholds.iter().enumerate() {
+        if let Err(e) = super::threshold::Threshold::parse(t)
+            .and_then(|th| th.check_names(&requests).map(|()| th))
+        {
+            out.push((format!("/thresholds/{i}"), e.to_string()));
+        }
+    }
+    out
+}
+
+fn check_think_time(tt: ThinkTime, at: &str, out: &mut Vec<(String, String)>) {
+    let (min, max) = tt.bounds();
+    if min > max {
+        out.push((at.into(), "think_time min is above max".into()));
+    }
+    if max > MAX_THINK_TIME {
+        out.push((
+            at.into(),
+            format!("think_time is at most {}s", MAX_THINK_TIME.as_secs()),
+        ));
+    }
+}
+
+/// Checks one step; `available` are the names defined before it, `later` the captures of every
+/// step of the flow (for hints).
+fn check_step(
+    spec: &Spec,
+    step: &FlowStep,
+    at: &str,
+    available: &BTreeSet<String>,
+    later: &[(String, String)],
+    names: &mut HashMap<String, (String, String)>,
+    out: &mut Vec<(String, String)>,
+) {
+    if let Some(tt) = step.think_time {
+        check_think_time(tt, &format!("{at}/think_time"), out);
+    }
+    let Some(op) = spec.operations.get(&step.call) else {
+        let known: Vec<&str> = spec.operations.keys().map(String::as_str).collect();
+        out.push((
+            format!("{at}/call"),
+            format!(
+                "spec `{}` has no operation `{}` (operations: {})",
+                spec.name,
+                step.call,
+                known.join(", ")
+            ),
+        ));
+        return;
+    };
+
+    let name = step.request_name();
+    if step.name.is_none() && !valid_request_name(name) {
+        out.push((
+            format!("{at}/call"),
+            format!("operation name `{name}` cannot name a request in thresholds; give the step a `name`"),
+        ));
+    }
+    match names.get(name) {
+        Some((call, first)) if call != &step.call => out.push((
+            format!("{at}/name"),
+            format!(
+                "request name `{name}` already names operation `{call}` (at {first}); one name, one operation"
+            ),
+        )),
+        Some(_) => {}
+        None => {
+            names.insert(name.to_owned(), (step.call.clone(), at.to_owned()));
+        }
+    }
+
+    let used = match operation_names(spec, op) {
+        Ok(used) => used,
+        Err(e) => {
+            out.push((format!("{at}/call"), format!("operation `{}`: {e}", step.call)));
+            return;
+        }
+    };
+    for key in step.with.keys() {
+        if !used.contains(key) {
+            out.push((
+                format!("{at}/with/{}", escape(key)),
+                format!(
+                    "`with` sets `{key}`, which operation `{}` does not use (it uses: {})",
+                    step.call,
+                    join(&used)
+                ),
+            ));
+        }
+    }
+    for (key, value) in &step.with {
+        match template::names(value) {
+            Ok(names) => {
+                for n in names {
+                    if !available.contains(n) {
+                        out.push((
+                            format!("{at}/with/{}", escape(key)),
+                            undefined(n, spec, available, later),
+                        ));
+                    }
+                }
+            }
+            Err(e) => out.push((format!("{at}/with/{}", escape(key)), e.to_string())),
+        }
+    }
+    for n in &used {
+        if !step.with.contains_key(n) && !available.contains(n) {
+            out.push((
+                format!("{at}/call"),
+                format!(
+                    "operation `{}`: {}",
+                    step.call,
+                    undefined(n, spec, available, later)
+                ),
+            ));
+        }
+    }
+}
+
+fn undefined(
+    name: &str,
+    spec: &Spec,
+    available: &BTreeSet<String>,
+    later: &[(String, String)],
+) -> String {
+    let hint = match later.iter().find(|(k, _)| k == name) {
+        Some((_, call)) => format!("; it is captured by `{call}`, which must run before"),
+        None => String::new(),
+    };
+    format!(
+        "`{{{{{name}}}}}` is neither a variable of spec `{}` nor captured by an earlier step (defined here: {}){hint}",
+        spec.name,
+        join(available)
+    )
+}
+
+/// The variable names an operation's templates use (spec-wide headers included, built-ins not).
+pub(crate) fn operation_names(
+    spec: &Spec,
+    op: &Operation,
+) -> Result<BTreeSet<String>, template::TemplateError> {
+    let mut texts: Vec<String> = vec![op.path.clone()];
+    texts.extend(op.query.values().cloned());
+    for (name, value) in &spec.headers {
+        if !op.headers.keys().any(|h| h.eq_ignore_ascii_case(name)) {
+            texts.push(value.clone());
+        }
+    }
+    texts.extend(op.headers.values().cloned());
+    match &op.body {
+        Some(Body::Json(v)) | Some(Body::Jsonapi(v)) => template::json_strings(v, &mut texts),
+        Some(Body::Form(fields)) => texts.extend(fields.values().cloned()),
+        Some(Body::Raw(s)) => texts.push(s.clone()),
+        Some(Body::Empty(_)) | None => {}
+    }
+    let mut out = BTreeSet::new();
+    for t in &texts {
+        for n in template::names(t)? {
+            if !BUILTINS.contains(&n) {
+                out.insert(n.to_owned());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A request name usable in `NAME:metric` thresholds.
+pub(crate) fn valid_request_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && name.len() <= 128
+}
+
+fn join(names: &BTreeSet<String>) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.iter().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}

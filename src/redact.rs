@@ -1,0 +1,106 @@
+//! Redaction of secrets (passwords, tokens, secret variables and captures) from every output.
+
+/// What replaces a secret.
+pub const MASK: &str = "***";
+
+/// Replaces known secret values, and their URL- and JSON-encoded forms, with [`MASK`].
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a secret value. Values shorter than 3 bytes are ignored (they would mask ordinary text).
+    pub fn add(&mut self, secret: &str) {
+        if secret.len() < 3 {
+            return;
+        }
+        let mut forms = vec![secret.to_owned()];
+        let url = percent_encode(secret);
+        forms.push(url.clone());
+        forms.push(url.replace("%20", "+"));
+        if let Ok(json) = serde_json::to_string(secret) {
+            forms.push(json[1..json.len() - 1].to_owned());
+        }
+        for f in forms {
+            if !self.secrets.contains(&f) {
+                self.secrets.push(f);
+            }
+        }
+        // Longest first, so that a secret containing another is masked whole.
+        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+
+    /// Merges another redactor's secrets.
+    pub fn extend(&mut self, other: &Redactor) {
+        for s in &other.secrets {
+            if !self.secrets.contains(s) {
+                self.secrets.push(s.clone());
+            }
+        }
+        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    /// The text with every secret masked.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), MASK);
+            }
+        }
+        out
+    }
+
+    /// Masks secrets inside every string of a JSON value.
+    pub fn redact_json(&self, value: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => Value::String(self.redact(s)),
+            Value::Array(a) => Value::Array(a.iter().map(|v| self.redact_json(v)).collect()),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (self.redact(k), self.redact_json(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986 §2.3).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_plain_url_and_json_forms() {
+        let mut r = Redactor::new();
+        r.add("p@ss word\"x");
+        assert_eq!(r.redact("a p@ss word\"x b"), "a *** b");
+        assert_eq!(r.redact("password=p%40ss+word%22x"), "password=***");
+        assert_eq!(r.redact(r#"{"p":"p@ss word\"x"}"#), r#"{"p":"***"}"#);
+        r.add("ab");
+        assert_eq!(r.redact("ab"), "ab");
+    }
+}

@@ -1,0 +1,292 @@
+//! State shared by every dialect, the response builder, and the layer every response passes through
+//! (fault `flaky`, fault `wrong-content-type`, `X-Content-Type-Options`, rails-jwt's headers).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::conditional::Preconditions;
+use super::faults::{FaultSet, SLOW_LOGIN};
+use super::fixture::Directory;
+use super::negotiation::{JSON, JSONAPI};
+use super::tokens::{self, JwtKeys};
+use super::{Dialect, Fault, ServerConfig, ServerError};
+
+/// Everything a request handler of any dialect may need. Immutable but for the request counter.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub dialect: Dialect,
+    pub faults: FaultSet,
+    pub directory: Directory,
+    pub jwt: JwtKeys,
+    requests: AtomicU64,
+}
+
+/// rails-jwt's JSON type.
+pub(crate) const JSON_UTF8: &str = "application/json; charset=utf-8";
+
+impl App {
+    /// Hashes the fixture passwords (on the blocking pool) and draws the JWT key.
+    pub(crate) async fn build(config: &ServerConfig) -> Result<App, ServerError> {
+        let (dialect, cost) = (config.dialect, config.hash_cost);
+        let directory = tokio::task::spawn_blocking(move || Directory::build(dialect, cost))
+            .await
+            .map_err(ServerError::HashTask)?
+            .map_err(|e| ServerError::Hash(e.to_string()))?;
+        Ok(App {
+            dialect,
+            faults: FaultSet::new(&config.faults),
+            directory,
+            jwt: JwtKeys::random(),
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    pub(crate) fn has(&self, fault: Fault) -> bool {
+        self.faults.has(fault)
+    }
+
+    /// Whether 406/415 are answered (not under `accept-anything`).
+    pub(crate) fn negotiates(&self) -> bool {
+        !self.has(Fault::AcceptAnything)
+    }
+
+    /// Under `slow-login`, waits before a login is processed.
+    pub(crate) async fn login_delay(&self) {
+        if self.has(Fault::SlowLogin) {
+            tokio::time::sleep(SLOW_LOGIN).await;
+        }
+    }
+
+    /// The request's preconditions minus those the active faults ignore.
+    pub(crate) fn preconditions(&self, headers: &HeaderMap) -> Preconditions {
+        self.faults.filter(Preconditions::from_headers(headers))
+    }
+
+    /// The `Content-Type` of this dialect's responses.
+    pub(crate) fn content_type(&self) -> &'static str {
+        match self.dialect {
+            Dialect::JsonapiSessions | Dialect::FormSessions => JSONAPI,
+            Dialect::SessionsService | Dialect::DrfSessions => JSON,
+            Dialect::RailsJwt => JSON_UTF8,
+        }
+    }
+
+    /// Cache headers of a response that carries a token or session secret (dropped by `cacheable-token`).
+    /// `base` is what the dialect sends without `no-store`.
+    pub(crate) fn token_cache(&self, reply: Reply, base: Option<&str>) -> Reply {
+        if self.has(Fault::CacheableToken) {
+            return match base {
+                Some(b) => reply.header(header::CACHE_CONTROL, b),
+                None => reply,
+            };
+        }
+        let cc = match base {
+            Some(b) => format!("{b}, no-store"),
+            None => "no-store".to_string(),
+        };
+        reply
+            .header(header::CACHE_CONTROL, &cc)
+            .header(header::PRAGMA, "no-cache")
+    }
+
+    /// An error in the dialect's own format for a status that is not specific to one endpoint.
+    pub(crate) fn standard_error(&self, status: StatusCode) -> Reply {
+        let (code, title) = match status.as_u16() {
+            400 => ("malformed_body", "Malformed request body"),
+            404 => ("not_found", "Not found"),
+            405 => ("method_not_allowed", "Method not allowed"),
+            406 => ("not_acceptable", "Not Acceptable"),
+            413 => ("payload_too_large", "Request body too large"),
+            415 => ("unsupported_media_type", "Unsupported media type"),
+            _ => ("internal_error", "Internal server error"),
+        };
+        let status_text = status.as_u16().to_string();
+        let body = match self.dialect {
+            Dialect::JsonapiSessions => {
+                json!({"errors": [{"status": status_text, "code": code, "title": title}]})
+            }
+            Dialect::FormSessions => json!({"errors": [{"status": status_text, "title": title}]}),
+            Dialect::SessionsService => json!({"code": code, "message": title}),
+            Dialect::RailsJwt => json!({"message": title}),
+            Dialect::DrfSessions => json!({"detail": drf_detail(status, title)}),
+        };
+        let reply = Reply::json(status, self.content_type(), &body);
+        match self.dialect {
+            Dialect::RailsJwt => reply.header(header::CACHE_CONTROL, "no-cache"),
+            _ => reply,
+        }
+    }
+
+    fn next_request(&self) -> u64 {
+        self.requests.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// Django REST framework's own wording for the generic errors.
+fn drf_detail(status: StatusCode, fallback: &'static str) -> &'static str {
+    match status.as_u16() {
+        400 => "Malformed request.",
+        404 => "Not found.",
+        405 => "Method not allowed.",
+        406 => "Could not satisfy the request Accept header.",
+        413 => "Request body too large.",
+        415 => "Unsupported media type in request.",
+        500 => "A server error occurred.",
+        _ => fallback,
+    }
+}
+
+/// A response under construction: status, headers, body bytes (kept so ETags can hash them).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    /// No body (204, 304).
+    pub(crate) fn empty(status: StatusCode) -> Reply {
+        Reply {
+            status,
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// A JSON body with its `Content-Type`.
+    pub(crate) fn json(status: StatusCode, content_type: &str, value: &Value) -> Reply {
+        let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+        Reply::empty(status)
+            .header(header::CONTENT_TYPE, content_type)
+            .with_body(body)
+    }
+
+    fn with_body(mut self, body: Vec<u8>) -> Reply {
+        self.body = body;
+        self
+    }
+
+    /// Sets (replaces) a header; a value that is not a valid header value is skipped.
+    pub(crate) fn header(mut self, name: HeaderName, value: &str) -> Reply {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.insert(name, v);
+        }
+        self
+    }
+
+    /// Adds a header line, keeping earlier ones of the same name.
+    pub(crate) fn append(mut self, name: HeaderName, value: &str) -> Reply {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.append(name, v);
+        }
+        self
+    }
+
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, self.body).into_response();
+        // Our headers win over the defaults (`Content-Type: application/octet-stream` of `Vec<u8>`).
+        response.headers_mut().remove(header::CONTENT_TYPE);
+        for (name, value) in self.headers.iter() {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+        response
+    }
+}
+
+/// Seconds precision, as HTTP dates carry it.
+pub(crate) fn now_seconds() -> SystemTime {
+    let secs = tokens::unix_seconds(SystemTime::now());
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// RFC 3339 with second precision, UTC (`2021-09-08T12:22:26Z`).
+pub(crate) fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub(crate) fn http_date(t: SystemTime) -> String {
+    httpdate::fmt_http_date(t)
+}
+
+/// Adds the dialect-independent parts to a dialect's router: 404 and 405 (with `Allow`) in the
+/// dialect's error format, and the common response layer.
+pub(crate) fn finish(router: Router, app: Arc<App>) -> Router {
+    let not_found = app.clone();
+    let not_allowed = app.clone();
+    router
+        .fallback(move || {
+            let app = not_found.clone();
+            async move { app.standard_error(StatusCode::NOT_FOUND) }
+        })
+        .method_not_allowed_fallback(move || {
+            let app = not_allowed.clone();
+            async move { app.standard_error(StatusCode::METHOD_NOT_ALLOWED) }
+        })
+        .layer(axum::middleware::from_fn_with_state(app, common_layer))
+}
+
+const RAILS_HEADERS: [(&str, &str); 6] = [
+    ("x-frame-options", "SAMEORIGIN"),
+    ("x-xss-protection", "1; mode=block"),
+    ("x-content-type-options", "nosniff"),
+    ("x-download-options", "noopen"),
+    ("x-permitted-cross-domain-policies", "none"),
+    ("referrer-policy", "strict-origin-when-cross-origin"),
+];
+
+/// Every request passes through here: `flaky` answers every 20th with 500 before the handler runs.
+async fn common_layer(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let mut response = if app.faults.flaky_hit(app.next_request()) {
+        app.standard_error(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response()
+    } else {
+        next.run(request).await
+    };
+    let status = response.status();
+    let headers = response.headers_mut();
+    if app.has(Fault::WrongContentType) && status.is_success() {
+        let wrong = if app.content_type().starts_with(JSON) {
+            "text/plain"
+        } else {
+            JSON
+        };
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(wrong));
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if app.dialect == Dialect::RailsJwt {
+        for (name, value) in RAILS_HEADERS {
+            headers.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        if let Ok(id) = HeaderValue::from_str(&tokens::uuid_v4()) {
+            headers.insert(HeaderName::from_static("x-request-id"), id);
+        }
+        let runtime = format!("{:.6}", started.elapsed().as_secs_f64());
+        if let Ok(rt) = HeaderValue::from_str(&runtime) {
+            headers.insert(HeaderName::from_static("x-runtime"), rt);
+        }
+    }
+    response
+}

@@ -1,0 +1,202 @@
+//! The fixture accounts of each dialect (the specs' default variables, `docs/dialects.md`) and the
+//! directory that authenticates against their argon2id hashes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::passwords::{self, HashCost, HashError};
+use super::Dialect;
+
+/// Whose account: drf-sessions keeps users and clients apart; every other dialect has users only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    User,
+    Client,
+}
+
+/// An account as seeded: its login name (email, or phone for drf clients) and clear-text password.
+struct Seed {
+    kind: Kind,
+    id: u64,
+    login: &'static str,
+    password: &'static str,
+    profile: Option<Value>,
+}
+
+/// One account with its password hash.
+#[derive(Debug)]
+pub(crate) struct Account {
+    pub kind: Kind,
+    pub id: u64,
+    pub login: String,
+    /// drf-sessions: the user/client object shown in session lists.
+    pub profile: Option<Value>,
+    hash: Arc<str>,
+}
+
+/// The result of checking a login name and password.
+#[derive(Debug)]
+pub(crate) enum Authentication {
+    Ok(Arc<Account>),
+    WrongPassword,
+    UnknownUser,
+}
+
+/// The accounts of one server; immutable after start-up, so lookups take no lock.
+#[derive(Debug)]
+pub(crate) struct Directory {
+    accounts: HashMap<(Kind, String), Arc<Account>>,
+    /// Verified for unknown users, so that they cost the same time as a wrong password.
+    dummy: Arc<str>,
+}
+
+fn seeds(dialect: Dialect) -> Vec<Seed> {
+    let user = |id, login, password| Seed {
+        kind: Kind::User,
+        id,
+        login,
+        password,
+        profile: None,
+    };
+    match dialect {
+        Dialect::JsonapiSessions => vec![user(1, "ada@example.com", "correct horse battery staple")],
+        Dialect::SessionsService => vec![user(1, "jane@example.com", "s3cret-Passw0rd")],
+        Dialect::RailsJwt => vec![user(1, "foo@bar.com", "foobar")],
+        Dialect::FormSessions => vec![user(1, "example1@example.com", "somepassword")],
+        Dialect::DrfSessions => vec![
+            Seed {
+                profile: Some(drf_user(5, "user3", "+79137779135")),
+                ..user(5, "user3@gmail.com", "user3-password")
+            },
+            Seed {
+                profile: Some(drf_user(6, "user4", "+79137779136")),
+                ..user(6, "user4@gmail.com", "user4-password")
+            },
+            Seed {
+                kind: Kind::Client,
+                id: 1,
+                login: "+79137779135",
+                password: "client1-password",
+                profile: Some(drf_client()),
+            },
+        ],
+    }
+}
+
+/// A drf user object, exactly the twelve fields of the document's example.
+fn drf_user(id: u64, name: &str, phone: &str) -> Value {
+    json!({
+        "id": id,
+        "surname": name,
+        "name": name,
+        "patronymic": name,
+        "address": format!("{name}address"),
+        "email": format!("{name}@gmail.com"),
+        "phone": phone,
+        "image": format!("host/sessions/session-user-l/{id}/static/Users/default-user-image.jpeg"),
+        "confirmed_email": true,
+        "confirmed_phone": false,
+        "created_at": "2021-09-08T12:22:26.072030Z",
+        "updated_at": "2021-09-08T15:11:20.864802Z"
+    })
+}
+
+/// The drf client object, exactly the fields of the document's example.
+fn drf_client() -> Value {
+    json!({
+        "id": 1,
+        "surname": "Client1",
+        "name": "Client1",
+        "patronymic": "Client1",
+        "address": "Client1",
+        "phone": "+79137779135",
+        "image": "host/sessions/session-user-l/5/static/Users/default-user-image.jpeg",
+        "confirmed_phone": false,
+        "created_at": "2021-09-08T12:22:26.072030Z",
+        "updated_at": "2021-09-08T15:11:20.864802Z"
+    })
+}
+
+impl Directory {
+    /// Hashes every fixture password of `dialect` (and the dummy). CPU-bound: run it off the async workers.
+    pub(crate) fn build(dialect: Dialect, cost: HashCost) -> Result<Directory, HashError> {
+        let mut accounts = HashMap::new();
+        for seed in seeds(dialect) {
+            let account = Account {
+                kind: seed.kind,
+                id: seed.id,
+                login: seed.login.to_string(),
+                profile: seed.profile,
+                hash: passwords::hash(cost, seed.password)?.into(),
+            };
+            accounts.insert((seed.kind, account.login.clone()), Arc::new(account));
+        }
+        let dummy = passwords::hash(cost, "dummy password that matches nobody")?.into();
+        Ok(Directory { accounts, dummy })
+    }
+
+    /// The account of `kind` with this id (drf lists).
+    pub(crate) fn by_id(&self, kind: Kind, id: u64) -> Option<&Arc<Account>> {
+        self.accounts.values().find(|a| a.kind == kind && a.id == id)
+    }
+
+    /// Checks a login name and password. Exactly one argon2 verification runs whether or not the
+    /// account exists, on the blocking pool.
+    pub(crate) async fn authenticate(
+        &self,
+        kind: Kind,
+        login: &str,
+        password: &str,
+    ) -> Result<Authentication, tokio::task::JoinError> {
+        let account = self.accounts.get(&(kind, login.to_string())).cloned();
+        let hash = account.as_ref().map_or_else(|| self.dummy.clone(), |a| a.hash.clone());
+        let password = password.to_string();
+        let matches = tokio::task::spawn_blocking(move || passwords::verify(&hash, &password)).await?;
+        Ok(match account {
+            Some(account) if matches => Authentication::Ok(account),
+            Some(_) => Authentication::WrongPassword,
+            None => Authentication::UnknownUser,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn authenticates_each_dialects_fixture() {
+        let cases = [
+            (Dialect::JsonapiSessions, Kind::User, "ada@example.com", "correct horse battery staple"),
+            (Dialect::SessionsService, Kind::User, "jane@example.com", "s3cret-Passw0rd"),
+            (Dialect::RailsJwt, Kind::User, "foo@bar.com", "foobar"),
+            (Dialect::FormSessions, Kind::User, "example1@example.com", "somepassword"),
+            (Dialect::DrfSessions, Kind::User, "user3@gmail.com", "user3-password"),
+            (Dialect::DrfSessions, Kind::Client, "+79137779135", "client1-password"),
+        ];
+        for (dialect, kind, login, password) in cases {
+            let dir = Directory::build(dialect, HashCost::Low).unwrap();
+            assert!(matches!(dir.authenticate(kind, login, password).await, Ok(Authentication::Ok(_))));
+            assert!(matches!(dir.authenticate(kind, login, "nope").await, Ok(Authentication::WrongPassword)));
+            assert!(matches!(
+                dir.authenticate(kind, "nobody@example.com", password).await,
+                Ok(Authentication::UnknownUser)
+            ));
+        }
+    }
+
+    #[test]
+    fn drf_profiles_match_the_document() {
+        let dir = Directory::build(Dialect::DrfSessions, HashCost::Low).unwrap();
+        let user = dir.by_id(Kind::User, 5).and_then(|a| a.profile.clone()).unwrap();
+        assert_eq!(user.as_object().map(|o| o.len()), Some(12));
+        assert_eq!(user["image"], "host/sessions/session-user-l/5/static/Users/default-user-image.jpeg");
+        assert_eq!(user["address"], "user3address");
+        let client = dir.by_id(Kind::Client, 1).and_then(|a| a.profile.clone()).unwrap();
+        assert_eq!(client.as_object().map(|o| o.len()), Some(10));
+        assert!(dir.by_id(Kind::Client, 5).is_none());
+        assert_eq!(dir.by_id(Kind::User, 6).map(|a| a.login.as_str()), Some("user4@gmail.com"));
+    }
+}

@@ -1,0 +1,225 @@
+//! jsonapi-sessions (seed 000): `POST /v1/sessions`, `DELETE /v1/sessions/{id}` with JSON:API 1.1
+//! negotiation and conditional requests (`docs/dialects.md`).
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::routing::{delete, post};
+use axum::Router;
+use dashmap::DashMap;
+use serde_json::{json, Map, Value};
+
+use super::app::{http_date, now_seconds, rfc3339, App, Reply};
+use super::body::{self, JsonBodyError};
+use super::conditional::{evaluate, EntityTag, Evaluation, ResourceState};
+use super::fixture::{Authentication, Kind};
+use super::negotiation::{self, Consumes, Produces, JSONAPI};
+use super::tokens;
+use super::Fault;
+
+/// A live session: its id is its secret.
+#[derive(Debug, Clone)]
+struct Session {
+    etag: EntityTag,
+    created: SystemTime,
+}
+
+struct JsonApi {
+    app: Arc<App>,
+    sessions: DashMap<String, Session>,
+}
+
+type St = State<Arc<JsonApi>>;
+
+pub(crate) fn router(app: Arc<App>) -> Router {
+    let state = Arc::new(JsonApi {
+        app,
+        sessions: DashMap::new(),
+    });
+    Router::new()
+        .route("/v1/sessions", post(create))
+        .route("/v1/sessions/{id}", delete(destroy))
+        .with_state(state)
+}
+
+/// One JSON:API error object.
+fn error(status: StatusCode, code: &str, title: &str, pointer: Option<&str>) -> Value {
+    let mut e = json!({"status": status.as_u16().to_string(), "code": code, "title": title});
+    if let (Some(p), Some(obj)) = (pointer, e.as_object_mut()) {
+        obj.insert("source".into(), json!({"pointer": p}));
+    }
+    e
+}
+
+fn errors(status: StatusCode, list: Vec<Value>) -> Reply {
+    Reply::json(status, JSONAPI, &json!({"errors": list}))
+}
+
+/// 406, then 415: JSON:API content negotiation, before anything else but routing.
+fn negotiate(app: &App, headers: &HeaderMap, body: &[u8], body_required: bool) -> Option<Reply> {
+    if !app.negotiates() {
+        return None;
+    }
+    if !negotiation::accepts(headers, Produces::JsonApi) {
+        return Some(app.standard_error(StatusCode::NOT_ACCEPTABLE));
+    }
+    if !negotiation::body_type_ok(headers, body, Consumes::JsonApi, body_required) {
+        return Some(app.standard_error(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
+    None
+}
+
+fn invalid(pointer: &str, title: &str) -> Value {
+    error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_attribute", title, Some(pointer))
+}
+
+/// The credentials of a create document, or the 422 errors it deserves.
+fn credentials(doc: &Map<String, Value>) -> Result<(String, String), Vec<Value>> {
+    let Some(data) = doc.get("data").and_then(Value::as_object) else {
+        return Err(vec![invalid("/data", "data must be a resource object")]);
+    };
+    let mut problems = Vec::new();
+    if data.get("type").and_then(Value::as_str) != Some("sessions") {
+        problems.push(invalid("/data/type", "type must be \"sessions\""));
+    }
+    let Some(attrs) = data.get("attributes").and_then(Value::as_object) else {
+        problems.push(invalid("/data/attributes", "attributes must be an object"));
+        return Err(problems);
+    };
+    let email = body::non_empty_str(attrs, "email");
+    let password = body::non_empty_str(attrs, "password");
+    if email.is_none() {
+        problems.push(invalid("/data/attributes/email", "email must be a non-empty string"));
+    }
+    if password.is_none() {
+        problems.push(invalid("/data/attributes/password", "password must be a non-empty string"));
+    }
+    match (email, password) {
+        (Some(e), Some(p)) if problems.is_empty() => Ok((e.to_string(), p.to_string())),
+        _ => Err(problems),
+    }
+}
+
+async fn create(State(st): St, method: Method, headers: HeaderMap, body: Body) -> Reply {
+    let app = &st.app;
+    app.login_delay().await;
+    let Some(bytes) = body::read(body).await else {
+        return app.standard_error(StatusCode::PAYLOAD_TOO_LARGE);
+    };
+    if let Some(reply) = negotiate(app, &headers, &bytes, true) {
+        return reply;
+    }
+    let doc = match body::json_object(&bytes) {
+        Ok(doc) => doc,
+        Err(e @ (JsonBodyError::Syntax(_) | JsonBodyError::NotObject(_))) => {
+            let mut err = error(StatusCode::BAD_REQUEST, "malformed_body", "Malformed body", None);
+            err["detail"] = Value::String(e.to_string());
+            return errors(StatusCode::BAD_REQUEST, vec![err]);
+        }
+    };
+    let (email, password) = match credentials(&doc) {
+        Ok(c) => c,
+        Err(list) => return errors(StatusCode::UNPROCESSABLE_ENTITY, list),
+    };
+    let account = match app.directory.authenticate(Kind::User, &email, &password).await {
+        Ok(Authentication::Ok(account)) => account,
+        Ok(Authentication::UnknownUser) if app.has(Fault::EnumerateUsers) => {
+            let err = error(StatusCode::NOT_FOUND, "unknown_user", "No such user", None);
+            return errors(StatusCode::NOT_FOUND, vec![err]);
+        }
+        Ok(Authentication::UnknownUser | Authentication::WrongPassword) => {
+            let err = error(StatusCode::UNAUTHORIZED, "invalid_credentials", "Invalid credentials", None);
+            return errors(StatusCode::UNAUTHORIZED, vec![err])
+                .header(header::WWW_AUTHENTICATE, "Session realm=\"sessions\"");
+        }
+        Err(_) => return app.standard_error(StatusCode::INTERNAL_SERVER_ERROR),
+    };
+    // The collection has no representation: If-Match is false, If-None-Match: * true, dates ignored.
+    let pre = app.preconditions(&headers);
+    if evaluate(&method, &pre, &ResourceState::default()) != Evaluation::Proceed {
+        let err = error(StatusCode::PRECONDITION_FAILED, "precondition_failed", "Precondition failed", None);
+        return errors(StatusCode::PRECONDITION_FAILED, vec![err]);
+    }
+    let id = tokens::opaque();
+    let created = now_seconds();
+    let link = format!("/v1/sessions/{id}");
+    let mut data = json!({
+        "type": "sessions",
+        "id": id,
+        "attributes": {"email": account.login, "created_at": rfc3339(created)},
+        "links": {"self": link},
+    });
+    if app.has(Fault::SchemaDrift) {
+        if let Some(obj) = data.as_object_mut() {
+            obj.remove("id");
+        }
+    }
+    let reply = Reply::json(
+        app.faults.created(),
+        JSONAPI,
+        &json!({"data": data, "links": {"self": link}}),
+    );
+    let etag = EntityTag::of_representation(reply.body(), false);
+    let mut reply = reply
+        .header(header::LOCATION, &link)
+        .header(header::LAST_MODIFIED, &http_date(created));
+    if !app.has(Fault::NoEtag) {
+        reply = reply.header(header::ETAG, &etag.to_string());
+    }
+    st.sessions.insert(id, Session { etag, created });
+    app.token_cache(reply, None)
+}
+
+async fn destroy(
+    State(st): St,
+    method: Method,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Reply {
+    let app = &st.app;
+    let Some(bytes) = body::read(body).await else {
+        return app.standard_error(StatusCode::PAYLOAD_TOO_LARGE);
+    };
+    if let Some(reply) = negotiate(app, &headers, &bytes, false) {
+        return reply;
+    }
+    let not_found = || {
+        let err = error(StatusCode::NOT_FOUND, "not_found", "Not found", None);
+        errors(StatusCode::NOT_FOUND, vec![err])
+    };
+    let Ok(Path(id)) = path else {
+        return not_found();
+    };
+    let Some(session) = st.sessions.get(&id).map(|s| s.clone()) else {
+        return not_found();
+    };
+    let pre = app.preconditions(&headers);
+    let resource = ResourceState {
+        etag: Some(&session.etag),
+        last_modified: Some(session.created),
+        exists: true,
+    };
+    if evaluate(&method, &pre, &resource) != Evaluation::Proceed {
+        let err = error(StatusCode::PRECONDITION_FAILED, "precondition_failed", "Precondition failed", None);
+        let reply = errors(StatusCode::PRECONDITION_FAILED, vec![err]);
+        return if app.has(Fault::NoEtag) {
+            reply
+        } else {
+            reply.header(header::ETAG, &session.etag.to_string())
+        };
+    }
+    if !app.has(Fault::NoRevoke) && st.sessions.remove(&id).is_none() {
+        // Deleted by a concurrent request in the meantime.
+        return not_found();
+    }
+    match app.faults.deleted() {
+        StatusCode::NO_CONTENT => {
+            Reply::empty(StatusCode::NO_CONTENT).header(header::CONTENT_TYPE, JSONAPI)
+        }
+        status => Reply::json(status, JSONAPI, &json!({"meta": {"deleted": true}})),
+    }
+}

@@ -1,0 +1,228 @@
+//! The reference server: every documented session API (`docs/dialects.md`), with real argon2id
+//! password hashing, real tokens, real revocation, ETags and conditional requests, and fault switches
+//! that each break exactly one rule.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), sessionspec::server::ServerError> {
+//! use sessionspec::server::{start, Dialect, ServerConfig};
+//! let server = start(ServerConfig::new(Dialect::RailsJwt)).await?;
+//! println!("{}", server.base_url());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod app;
+mod body;
+pub mod cli;
+pub mod conditional;
+mod drf_sessions;
+mod faults;
+mod fixture;
+mod form_sessions;
+mod jsonapi_sessions;
+pub mod negotiation;
+mod passwords;
+mod rails_jwt;
+mod sessions_service;
+mod tokens;
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use faults::{Fault, UnknownFault};
+pub use passwords::{HashCost, UnknownHashCost};
+
+/// One documented session API, named as in `docs/dialects.md` and the specs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// Seed 000: JSON:API sessions v1.
+    JsonapiSessions,
+    /// Seed 001: OpenAPI-generated SessionsService.
+    SessionsService,
+    /// Seed 002: Rails `Api::V1::Sessions` with a JWT.
+    RailsJwt,
+    /// Seed 003: REST API login/logout with `form_name`.
+    FormSessions,
+    /// Seed 004: Django REST framework sessions with Bearer JWTs.
+    DrfSessions,
+}
+
+impl Dialect {
+    /// Every dialect, in seed order.
+    pub const ALL: [Dialect; 5] = [
+        Dialect::JsonapiSessions,
+        Dialect::SessionsService,
+        Dialect::RailsJwt,
+        Dialect::FormSessions,
+        Dialect::DrfSessions,
+    ];
+
+    /// The name used by `--dialect`, the specs and `docs/dialects.md`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::JsonapiSessions => "jsonapi-sessions",
+            Dialect::SessionsService => "sessions-service",
+            Dialect::RailsJwt => "rails-jwt",
+            Dialect::FormSessions => "form-sessions",
+            Dialect::DrfSessions => "drf-sessions",
+        }
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A `--dialect` value that names no dialect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown dialect `{0}`; expected one of: jsonapi-sessions, sessions-service, rails-jwt, form-sessions, drf-sessions")]
+pub struct UnknownDialect(pub String);
+
+impl FromStr for Dialect {
+    type Err = UnknownDialect;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Dialect::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s.trim())
+            .ok_or_else(|| UnknownDialect(s.to_string()))
+    }
+}
+
+/// How to run one reference server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    pub dialect: Dialect,
+    /// Fault switches; duplicates are harmless.
+    pub faults: Vec<Fault>,
+    pub hash_cost: HashCost,
+    /// Where to listen; port 0 picks a free port.
+    pub addr: SocketAddr,
+}
+
+impl ServerConfig {
+    /// `127.0.0.1:0`, no faults, [`HashCost::Low`].
+    pub fn new(dialect: Dialect) -> Self {
+        ServerConfig {
+            dialect,
+            faults: Vec::new(),
+            hash_cost: HashCost::Low,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        }
+    }
+}
+
+/// Why a reference server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source} (is the port in use? pass port 0 for a free one)")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read the address the server listens on: {0}")]
+    LocalAddr(#[source] std::io::Error),
+    #[error("cannot hash the fixture passwords: {0}")]
+    Hash(String),
+    #[error("the password hashing task failed: {0}")]
+    HashTask(#[source] tokio::task::JoinError),
+}
+
+/// How long [`RunningServer::shutdown`] waits for open connections before it aborts them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A server started by [`start`]. Dropping it stops the server too (without waiting).
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    dialect: Dialect,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// The address actually bound (the real port when 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://HOST:PORT` without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The dialect this server answers.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (at most a few seconds) and
+    /// waits for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err() {
+                task.abort();
+                let _ = task.await;
+            }
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        // Graceful shutdown closes the listener at once; the task then ends on its own.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Hashes the fixture passwords, binds `config.addr` and serves `config.dialect` on a background task.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServerError::LocalAddr)?;
+    let app = Arc::new(app::App::build(&config).await?);
+    let router = match config.dialect {
+        Dialect::JsonapiSessions => jsonapi_sessions::router(app.clone()),
+        Dialect::SessionsService => sessions_service::router(app.clone()),
+        Dialect::RailsJwt => rails_jwt::router(app.clone()),
+        Dialect::FormSessions => form_sessions::router(app.clone()),
+        Dialect::DrfSessions => drf_sessions::router(app.clone()),
+    };
+    let router = app::finish(router, app);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serve.await {
+            log::error!("reference server stopped: {e}");
+        }
+    });
+    Ok(RunningServer {
+        addr,
+        dialect: config.dialect,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}

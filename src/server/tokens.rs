@@ -1,0 +1,147 @@
+//! Token material: opaque random tokens, HS256 JWTs with a random per-server key, request ids.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// 32 random bytes, base64url without padding (43 characters).
+pub(crate) fn opaque() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// 16 random bytes as 32 lower-case hex digits (a JWT `jti`, like simplejwt's `uuid4().hex`).
+pub(crate) fn jti() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A random UUID version 4 (`X-Request-Id`).
+pub(crate) fn uuid_v4() -> String {
+    let mut b = [0u8; 16];
+    rand::rng().fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// Compares secrets in time independent of where they differ.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A token could not be issued or is not valid.
+#[derive(Debug, thiserror::Error)]
+#[error("jwt: {0}")]
+pub(crate) struct TokenError(#[from] jsonwebtoken::errors::Error);
+
+/// The HS256 key of one server (random, never leaves the process).
+pub(crate) struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtKeys(**redacted**)")
+    }
+}
+
+impl JwtKeys {
+    pub(crate) fn random() -> Self {
+        let mut secret = [0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp"]);
+        JwtKeys {
+            encoding: EncodingKey::from_secret(&secret),
+            decoding: DecodingKey::from_secret(&secret),
+            validation,
+        }
+    }
+
+    /// Signs `claims` with HS256 (header `{"typ":"JWT","alg":"HS256"}`).
+    pub(crate) fn issue<C: Serialize>(&self, claims: &C) -> Result<String, TokenError> {
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &self.encoding,
+        )?)
+    }
+
+    /// Checks signature, algorithm and `exp`, and returns the claims.
+    pub(crate) fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<C, TokenError> {
+        Ok(jsonwebtoken::decode::<C>(token, &self.decoding, &self.validation)?.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    struct Claims {
+        user_id: u64,
+        exp: u64,
+        jti: String,
+    }
+
+    #[test]
+    fn opaque_tokens_are_43_base64url_chars() {
+        let t = opaque();
+        assert_eq!(t.len(), 43);
+        assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_ne!(t, opaque());
+    }
+
+    #[test]
+    fn uuid_is_version_4() {
+        let id = uuid_v4();
+        let re = regex::Regex::new("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$").unwrap();
+        assert!(re.is_match(&id), "{id}");
+        assert_eq!(jti().len(), 32);
+    }
+
+    #[test]
+    fn jwt_round_trip_and_rejections() {
+        let keys = JwtKeys::random();
+        let now = unix_seconds(SystemTime::now());
+        let claims = Claims { user_id: 1, exp: now + 60, jti: jti() };
+        let token = keys.issue(&claims).unwrap();
+        assert_eq!(keys.verify::<Claims>(&token).unwrap(), claims);
+        assert!(JwtKeys::random().verify::<Claims>(&token).is_err(), "other key");
+        let expired = keys.issue(&Claims { exp: now - 1, ..claims }).unwrap();
+        assert!(keys.verify::<Claims>(&expired).is_err());
+        assert!(keys.verify::<Claims>("garbage").is_err());
+    }
+
+    #[test]
+    fn constant_time_compare() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

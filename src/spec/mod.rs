@@ -1,0 +1,75 @@
+//! Specs: the data model, loading with `file:line:column` errors, templating and request resolution.
+
+pub mod lint;
+pub mod load;
+pub mod model;
+pub mod resolve;
+pub mod template;
+pub mod validate;
+mod source_map;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{find_spec, load_spec, load_spec_str, spec_files, SpecError};
+pub use model::*;
+pub use resolve::{build_request, extract, MissingVariable, Vars};
+
+/// A place in a source file (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// Where each JSON value of a source file starts, by JSON pointer (`/cases/3/steps/0/expect`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceMap {
+    pub(crate) positions: HashMap<String, (usize, usize)>,
+}
+
+impl SourceMap {
+    /// Line and column of the value at `pointer`, or of its nearest ancestor that exists.
+    pub fn position(&self, pointer: &str) -> Option<(usize, usize)> {
+        let mut p = pointer;
+        loop {
+            if let Some(pos) = self.positions.get(p) {
+                return Some(*pos);
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return None,
+            }
+        }
+    }
+}
+
+/// A spec as loaded from a file, with the positions of its values.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    pub spec: Spec,
+    /// The path as given (shown in messages).
+    pub path: PathBuf,
+    pub source_map: SourceMap,
+}
+
+impl LoadedSpec {
+    /// The location of the value at `pointer` in the spec file.
+    pub fn locate(&self, pointer: &str) -> Location {
+        let (line, column) = self.source_map.position(pointer).unwrap_or((1, 1));
+        Location {
+            file: self.path.display().to_string(),
+            line,
+            column,
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! The spec format: plain serde data types.
+//!
+//! A spec file is JSON. Its JSON Schema is `specs/schema/spec.schema.json`; keep the two in step
+//! (a test checks every shipped spec against both). See `docs/spec-format.md` for the prose.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One documented session API: its variables, request templates and conformance cases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Path of the JSON Schema, for editors (`schema/spec.schema.json`).
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Unique name, also the file stem (`rails-jwt`).
+    pub name: String,
+    /// Human title of the documented API.
+    pub title: String,
+    /// The source document this spec encodes (a file of the seeds).
+    pub source: String,
+    /// Reference-server dialect that implements this spec; defaults to `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialect: Option<String>,
+    /// Free text describing the API.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// How each ambiguity or contradiction in the source document was resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Note>,
+    /// Variables usable as `{{name}}` in operations and steps.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub variables: IndexMap<String, Variable>,
+    /// Headers sent with every operation unless the operation or step overrides them.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+    /// Request templates, by name.
+    pub operations: IndexMap<String, Operation>,
+    /// Conformance cases, run in this order in reports.
+    pub cases: Vec<Case>,
+}
+
+impl Spec {
+    /// The reference-server dialect of this spec.
+    pub fn dialect(&self) -> &str {
+        self.dialect.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// How one ambiguity of the source document was resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    /// What the document leaves open or contradicts.
+    pub topic: String,
+    /// What this spec (and the reference server) does about it, and why.
+    pub resolution: String,
+    /// Ids of the cases that test the resolution.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cases: Vec<String>,
+}
+
+/// A spec variable. Its value is, first found: `--var NAME=VALUE`, the environment variable `env`, `default`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Environment variable that overrides the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// Redact the value everywhere (terminal, reports, curl lines, snapshots).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub secret: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
+
+/// HTTP methods a spec can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Options,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A request template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    pub method: Method,
+    /// Path below the target URL, with `{{templating}}` (`/v1/sessions/{{session_id}}`).
+    pub path: String,
+    /// The documented request this operation encodes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub doc: String,
+    /// Query parameters (templated values).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub query: IndexMap<String, String>,
+    /// Request headers (templated values); they replace the spec-wide `headers` of the same name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+    /// Values taken from the response for later steps, by variable name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub capture: IndexMap<String, Capture>,
+}
+
+/// A request body. Every string inside is templated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Body {
+    /// `application/json` (unless a Content-Type header says otherwise).
+    Json(Value),
+    /// `application/vnd.api+json`.
+    Jsonapi(Value),
+    /// `application/x-www-form-urlencoded`, fields in order.
+    Form(IndexMap<String, String>),
+    /// Bytes sent as they are (for malformed-body cases); set Content-Type in `headers`.
+    Raw(String),
+    /// No body at all (to remove the operation's body in a step).
+    Empty(bool),
+}
+
+impl Body {
+    /// The Content-Type this body implies, if any.
+    pub fn content_type(&self) -> Option<&'static str> {
+        match self {
+            Body::Json(_) => Some("application/json"),
+            Body::Jsonapi(_) => Some("application/vnd.api+json"),
+            Body::Form(_) => Some("application/x-www-form-urlencoded"),
+            Body::Raw(_) | Body::Empty(_) => None,
+        }
+    }
+}
+
+/// Where a captured value comes from: exactly one of `json`, `header`, `cookie`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capture {
+    /// JSON pointer into the response body (`/data/id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
+    /// Response header name (case-insensitive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// Cookie name in `Set-Cookie`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    /// Redact the captured value everywhere.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub secret: bool,
+}
+
+/// The source of a [`Capture`], once validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureSource<'a> {
+    Json(&'a str),
+    Header(&'a str),
+    Cookie(&'a str),
+}
+
+impl Capture {
+    /// The one source this capture names; `None` if it names zero or several (a load error).
+    pub fn source(&self) -> Option<CaptureSource<'_>> {
+        match (&self.json, &self.header, &self.cookie) {
+            (Some(p), None, None) => Some(CaptureSource::Json(p)),
+            (None, Some(h), None) => Some(CaptureSource::Header(h)),
+            (None, None, Some(c)) => Some(CaptureSource::Cookie(c)),
+            _ => None,
+        }
+    }
+}
+
+/// `must`: what the source document states (fails CI). `should`: what RFC 9110, JSON:API, RFC 6750
+/// or OWASP add (fails CI only with `--strict`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Must,
+    Should,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "must",
+            Level::Should => "should",
+        }
+    }
+}
+
+/// A conformance case: steps run in order against one fresh set of captures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Unique within the spec, kebab-case.
+    pub id: String,
+    /// One line saying what the case proves.
+    pub title: String,
+    pub level: Level,
+    /// The documented example or normative rule this case encodes
+    /// (`002 "when user details are incorrect"`, `RFC 9110 §13.1.1`).
+    pub doc: String,
+    /// The rule cited in failure messages, when it is not the document itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Grouping: `lifecycle`, `conditional`, `negotiation`, `hygiene`, `auth`, `validation`, ...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    pub steps: Vec<Step>,
+}
+
+/// One request of a case: an operation called with overrides, and what its response must show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Name of the operation to call.
+    pub call: String,
+    /// Name of this step, for `same_as` in later steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Variable values for this step only (templated).
+    #[serde(default, rename = "with", skip_serializing_if = "IndexMap::is_empty")]
+    pub with: IndexMap<String, String>,
+    /// Headers to add or replace (templated); `null` removes a header.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, Option<String>>,
+    /// Replaces the operation's body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+    /// Extra captures for this step.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub capture: IndexMap<String, Capture>,
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+/// What a response must show. Every given part is checked; all must hold.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusExpect>,
+    /// Header rules by name (case-insensitive).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, HeaderExpect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<BodyExpect>,
+    /// Rules on values captured so far (after this step's captures).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub captured: IndexMap<String, ValueExpect>,
+    /// This response must equal an earlier step's response in the listed parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_as: Option<SameAs>,
+}
+
+/// One status, or any of several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StatusExpect {
+    One(u16),
+    AnyOf(Vec<u16>),
+}
+
+impl StatusExpect {
+    pub fn allows(&self, status: u16) -> bool {
+        match self {
+            StatusExpect::One(s) => *s == status,
+            StatusExpect::AnyOf(v) => v.contains(&status),
+        }
+    }
+}
+
+/// A header rule: a plain string means `equals`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HeaderExpect {
+    Equals(String),
+    Rule(HeaderRule),
+}
+
+/// Every given field must hold.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderRule {
+    /// Exact value (templated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    /// Regular expression the value must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<String>,
+    /// `true`: the header is present; `false`: it is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present: Option<bool>,
+    /// Comma-separated list header containing each of these elements (case-insensitive), e.g.
+    /// `Cache-Control` containing `no-store`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contains: Vec<String>,
+    /// Media type whose type/subtype equals this (case-insensitive); for `application/vnd.api+json`
+    /// only the `ext` and `profile` parameters are allowed (JSON:API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// Entity-tag syntax (RFC 9110 §8.8.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<EtagKind>,
+    /// An HTTP-date (IMF-fixdate, RFC 9110 §5.6.7).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub http_date: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EtagKind {
+    Strong,
+    Weak,
+    Any,
+}
+
+/// Body rules; every given field must hold.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodyExpect {
+    /// `true`: no content (204/304); `false`: some content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty: Option<bool>,
+    /// JSON Schema (draft 2020-12) the JSON body must satisfy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+    /// The JSON body equals this exactly (strings templated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<Value>,
+    /// The JSON body contains this: objects by subset, arrays element-wise (strings templated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<Value>,
+    /// A JSON:API document of this kind (top-level rules of JSON:API 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jsonapi: Option<JsonApiKind>,
+    /// A JWT found at a JSON pointer of the body, decoded (signature not verified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<JwtExpect>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonApiKind {
+    /// Top level has `data` (and no `errors`).
+    Data,
+    /// Top level has `errors`: an array of error objects with string `status`/`code`.
+    Errors,
+    /// Any valid top level (`data`, `errors` or `meta`).
+    Any,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtExpect {
+    /// JSON pointer of the token in the body (`/auth_token`).
+    pub pointer: String,
+    /// Required `alg` of the JOSE header (`HS256`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// Claims that must be present.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<String>,
+    /// `exp` must be in the future.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unexpired: bool,
+}
+
+/// A rule on a captured value. Values are templated.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueExpect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_equals: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<String>,
+}
+
+/// Compare this response with an earlier named step's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SameAs {
+    /// `name` of an earlier step of the same case.
+    pub step: String,
+    /// Parts to compare: `status`, `body`, or `header:NAME`.
+    pub compare: Vec<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}

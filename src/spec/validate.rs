@@ -1,0 +1,626 @@
+//! Semantic checks of a spec that has the right shape: what the JSON Schema cannot say.
+//!
+//! Templates parse and name only known values (walking each case's steps in order), steps call
+//! defined operations, captures name one source, pointers and regexes and embedded JSON Schemas
+//! are valid, ids are unique, `same_as` names an earlier step and compares known parts.
+//! Every problem is reported, each at the JSON pointer of the value at fault.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::model::{Body, Capture, Expect, HeaderExpect, Operation, Spec, Step};
+use super::source_map::escape;
+use super::template::{self, TemplateError, BUILTINS};
+
+/// One semantic problem, at the JSON pointer of the value at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub pointer: String,
+    pub message: String,
+}
+
+/// Every semantic problem of `spec`, in document order of discovery.
+pub fn validate(spec: &Spec) -> Vec<Problem> {
+    let mut everywhere = Scope::default();
+    everywhere.names.extend(spec.variables.keys().map(String::as_str));
+    for op in spec.operations.values() {
+        everywhere.names.extend(op.capture.keys().map(String::as_str));
+    }
+    for step in spec.cases.iter().flat_map(|c| &c.steps) {
+        everywhere.names.extend(step.capture.keys().map(String::as_str));
+        everywhere.names.extend(step.with.keys().map(String::as_str));
+    }
+    let mut v = Validator {
+        spec,
+        problems: Vec::new(),
+        bad_templates: HashSet::new(),
+        everywhere,
+    };
+    v.check_operations();
+    v.check_spec_headers();
+    v.check_cases();
+    v.check_notes();
+    v.problems
+}
+
+/// A templated string and where it is.
+struct Tpl<'a> {
+    pointer: String,
+    text: &'a str,
+}
+
+struct Validator<'s> {
+    spec: &'s Spec,
+    problems: Vec<Problem>,
+    /// Pointers of templates that do not parse (reported once, skipped by variable checks).
+    bad_templates: HashSet<String>,
+    /// Every name defined somewhere: variables, captures and `with` keys of any step.
+    everywhere: Scope<'s>,
+}
+
+/// The names known at some point of a case.
+#[derive(Clone, Default)]
+struct Scope<'a> {
+    names: HashSet<&'a str>,
+}
+
+impl<'a> Scope<'a> {
+    fn knows(&self, name: &str) -> bool {
+        self.names.contains(name) || BUILTINS.contains(&name)
+    }
+}
+
+fn ptr(base: &str, token: &str) -> String {
+    format!("{base}/{}", escape(token))
+}
+
+fn quote_list<'i>(items: impl IntoIterator<Item = &'i str>) -> String {
+    let list: Vec<String> = items.into_iter().map(|s| format!("`{s}`")).collect();
+    if list.is_empty() {
+        "none".to_owned()
+    } else {
+        list.join(", ")
+    }
+}
+
+/// The closest candidate within a small edit distance, for "did you mean" hints.
+pub(crate) fn did_you_mean<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> String {
+    let best = candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4) && *d < word.len().max(1))
+        .min_by_key(|(d, _)| *d);
+    match best {
+        Some((_, c)) => format!(" (did you mean `{c}`?)"),
+        None => String::new(),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().take(64).collect(), b.chars().take(64).collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Shortens user text quoted in a message.
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(max).collect();
+        format!("{cut}…")
+    }
+}
+
+/// A one-line message for a template that does not parse.
+fn template_message(err: &TemplateError) -> String {
+    match err {
+        TemplateError::Unclosed { at, .. } => format!(
+            "unclosed `{{{{` at byte {at} of the string: a placeholder is `{{{{name}}}}`, and a \
+             template cannot contain a literal `{{{{`"
+        ),
+        TemplateError::BadName { name, .. } => format!(
+            "invalid placeholder `{{{{{}}}}}`: names are letters, digits, `_`, `-`, `.` or the \
+             built-ins {}, and a template cannot contain a literal `{{{{`",
+            clip(name, 40),
+            quote_list(BUILTINS.iter().copied())
+        ),
+        TemplateError::Unknown { name } => format!("unknown variable `{}`", clip(name, 40)),
+    }
+}
+
+/// Whether `p` is a JSON pointer (RFC 6901): empty, or `/`-separated tokens where `~` is `~0`/`~1`.
+pub(crate) fn is_json_pointer(p: &str) -> bool {
+    if p.is_empty() {
+        return true;
+    }
+    if !p.starts_with('/') {
+        return false;
+    }
+    let b = p.as_bytes();
+    b.iter()
+        .enumerate()
+        .all(|(i, &c)| c != b'~' || matches!(b.get(i + 1), Some(b'0' | b'1')))
+}
+
+/// Whether `name` is an HTTP field name (RFC 9110 token).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// The message of a regex that does not compile, on one line.
+fn regex_problem(pattern: &str) -> Option<String> {
+    let err = regex::Regex::new(pattern).err()?;
+    let text = err.to_string();
+    let reason = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid")
+        .trim()
+        .trim_start_matches("error: ");
+    Some(format!("invalid regular expression `{}`: {reason}", clip(pattern, 60)))
+}
+
+/// Every string inside a JSON value, with its pointer below `base`.
+fn json_templates<'a>(value: &'a Value, base: String, out: &mut Vec<Tpl<'a>>) {
+    match value {
+        Value::String(s) => out.push(Tpl {
+            pointer: base,
+            text: s,
+        }),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                json_templates(item, format!("{base}/{i}"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                json_templates(item, ptr(&base, k), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn body_templates<'a>(body: &'a Body, base: &str, out: &mut Vec<Tpl<'a>>) {
+    match body {
+        Body::Json(v) => json_templates(v, format!("{base}/json"), out),
+        Body::Jsonapi(v) => json_templates(v, format!("{base}/jsonapi"), out),
+        Body::Form(fields) => {
+            let base = format!("{base}/form");
+            out.extend(fields.iter().map(|(k, v)| Tpl {
+                pointer: ptr(&base, k),
+                text: v,
+            }));
+        }
+        Body::Raw(s) => out.push(Tpl {
+            pointer: format!("{base}/raw"),
+            text: s,
+        }),
+        Body::Empty(_) => {}
+    }
+}
+
+fn map_templates<'a>(map: &'a IndexMap<String, String>, base: &str, out: &mut Vec<Tpl<'a>>) {
+    out.extend(map.iter().map(|(k, v)| Tpl {
+        pointer: ptr(base, k),
+        text: v,
+    }));
+}
+
+/// The templated strings of an operation's request.
+fn operation_templates<'a>(op: &'a Operation, base: &str) -> Vec<Tpl<'a>> {
+    let mut out = vec![Tpl {
+        pointer: format!("{base}/path"),
+        text: &op.path,
+    }];
+    map_templates(&op.query, &format!("{base}/query"), &mut out);
+    map_templates(&op.headers, &format!("{base}/headers"), &mut out);
+    if let Some(body) = &op.body {
+        body_templates(body, &format!("{base}/body"), &mut out);
+    }
+    out
+}
+
+/// The templated strings of a step's expectations.
+fn expect_templates<'a>(expect: &'a Expect, base: &str) -> Vec<Tpl<'a>> {
+    let mut out = Vec::new();
+    for (name, rule) in &expect.headers {
+        let p = ptr(&format!("{base}/headers"), name);
+        match rule {
+            HeaderExpect::Equals(s) => out.push(Tpl { pointer: p, text: s }),
+            HeaderExpect::Rule(r) => {
+                if let Some(s) = &r.equals {
+                    out.push(Tpl {
+                        pointer: format!("{p}/equals"),
+                        text: s,
+                    });
+                }
+            }
+        }
+    }
+    if let Some(body) = &expect.body {
+        for (key, v) in [("equals", &body.equals), ("contains", &body.contains)] {
+            if let Some(v) = v {
+                json_templates(v, format!("{base}/body/{key}"), &mut out);
+            }
+        }
+    }
+    for (name, rule) in &expect.captured {
+        let p = ptr(&format!("{base}/captured"), name);
+        for (key, v) in [("equals", &rule.equals), ("not_equals", &rule.not_equals)] {
+            if let Some(s) = v {
+                out.push(Tpl {
+                    pointer: format!("{p}/{key}"),
+                    text: s,
+                });
+            }
+        }
+    }
+    out
+}
+
+impl<'s> Validator<'s> {
+    fn problem(&mut self, pointer: String, message: String) {
+        self.problems.push(Problem { pointer, message });
+    }
+
+    /// Parses each template once; returns the names used by the ones that parse.
+    fn parse_templates(&mut self, tpls: &[Tpl<'s>]) -> Vec<(String, &'s str)> {
+        let mut used = Vec::new();
+        for t in tpls {
+            if self.bad_templates.contains(&t.pointer) {
+                continue;
+            }
+            match template::names(t.text) {
+                Ok(names) => used.extend(names.into_iter().map(|n| (t.pointer.clone(), n))),
+                Err(e) => {
+                    self.bad_templates.insert(t.pointer.clone());
+                    self.problem(t.pointer.clone(), template_message(&e));
+                }
+            }
+        }
+        used
+    }
+
+    /// Reports names of `tpls` unknown in `scope`, at the template itself.
+    fn check_names(&mut self, tpls: &[Tpl<'s>], scope: &Scope<'_>, what: &str) {
+        for (pointer, name) in self.parse_templates(tpls) {
+            if !scope.knows(name) {
+                let hint = did_you_mean(name, scope.names.iter().copied());
+                self.problem(
+                    pointer,
+                    format!("unknown variable `{{{{{name}}}}}`{hint}: {what}"),
+                );
+            }
+        }
+    }
+
+    fn check_capture(&mut self, capture: &Capture, pointer: String) {
+        let named: Vec<&str> = [
+            ("json", capture.json.is_some()),
+            ("header", capture.header.is_some()),
+            ("cookie", capture.cookie.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(n, given)| given.then_some(n))
+        .collect();
+        if named.len() != 1 {
+            let names = if named.is_empty() { "none".to_owned() } else { quote_list(named) };
+            self.problem(
+                pointer,
+                format!("a capture names exactly one of `json`, `header`, `cookie`; this one names {names}"),
+            );
+            return;
+        }
+        if let Some(p) = &capture.json {
+            if !is_json_pointer(p) {
+                self.problem(format!("{pointer}/json"), pointer_message(p));
+            }
+        }
+        if let Some(h) = &capture.header {
+            if !is_header_name(h) {
+                self.problem(
+                    format!("{pointer}/header"),
+                    format!("`{}` is not an HTTP header name", clip(h, 40)),
+                );
+            }
+        }
+    }
+
+    fn check_operations(&mut self) {
+        let spec = self.spec;
+        for (name, op) in &spec.operations {
+            let base = ptr("/operations", name);
+            let tpls = operation_templates(op, &base);
+            let everywhere = self.everywhere.clone();
+            self.check_names(&tpls, &everywhere, UNDEFINED_ANYWHERE);
+            for (cname, capture) in &op.capture {
+                self.check_capture(capture, ptr(&format!("{base}/capture"), cname));
+            }
+        }
+    }
+
+    fn check_spec_headers(&mut self) {
+        let mut tpls = Vec::new();
+        map_templates(&self.spec.headers, "/headers", &mut tpls);
+        let everywhere = self.everywhere.clone();
+        self.check_names(&tpls, &everywhere, UNDEFINED_ANYWHERE);
+    }
+
+    fn check_cases(&mut self) {
+        let spec = self.spec;
+        let mut ids: HashMap<&str, usize> = HashMap::new();
+        for (c, case) in spec.cases.iter().enumerate() {
+            if let Some(first) = ids.insert(&case.id, c) {
+                ids.insert(&case.id, first);
+                self.problem(
+                    format!("/cases/{c}/id"),
+                    format!("duplicate case id `{}`: /cases/{first} has it already", case.id),
+                );
+            }
+            let mut scope = Scope::default();
+            scope.names.extend(spec.variables.keys().map(String::as_str));
+            let mut step_names: HashMap<&str, usize> = HashMap::new();
+            for (s, step) in case.steps.iter().enumerate() {
+                let base = format!("/cases/{c}/steps/{s}");
+                self.check_step(step, &base, &mut scope, &step_names);
+                if let Some(name) = &step.name {
+                    if let Some(first) = step_names.insert(name, s) {
+                        step_names.insert(name, first);
+                        self.problem(
+                            format!("{base}/name"),
+                            format!("duplicate step name `{name}`: step {first} of this case has it already"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks one step with the names known before it; adds its captures to `scope`.
+    fn check_step(
+        &mut self,
+        step: &'s Step,
+        base: &str,
+        scope: &mut Scope<'s>,
+        earlier: &HashMap<&str, usize>,
+    ) {
+        let spec = self.spec;
+        // `with` values are rendered against what was known before the step.
+        let mut with_tpls = Vec::new();
+        map_templates(&step.with, &format!("{base}/with"), &mut with_tpls);
+        self.check_names(
+            &with_tpls,
+            scope,
+            "not a spec variable, a built-in, or a capture of an earlier step",
+        );
+        let mut here = scope.clone();
+        here.names.extend(step.with.keys().map(String::as_str));
+        let unknown_here =
+            "not a spec variable, a built-in, a `with` key of this step, or a capture of an earlier step";
+
+        let op = spec.operations.get(&step.call);
+        match op {
+            None => {
+                let hint = did_you_mean(&step.call, spec.operations.keys().map(String::as_str));
+                self.problem(
+                    format!("{base}/call"),
+                    format!(
+                        "no operation named `{}`{hint}; defined: {}",
+                        clip(&step.call, 40),
+                        quote_list(spec.operations.keys().map(String::as_str))
+                    ),
+                );
+            }
+            Some(op) => self.check_called_operation(step, op, base, &here),
+        }
+
+        let mut tpls = Vec::new();
+        let header_base = format!("{base}/headers");
+        for (k, v) in &step.headers {
+            if let Some(v) = v {
+                tpls.push(Tpl {
+                    pointer: ptr(&header_base, k),
+                    text: v,
+                });
+            }
+        }
+        if let Some(body) = &step.body {
+            body_templates(body, &format!("{base}/body"), &mut tpls);
+        }
+        self.check_names(&tpls, &here, unknown_here);
+
+        // Captures of this step (the operation's and the step's own) are known from here on.
+        if let Some(op) = op {
+            scope.names.extend(op.capture.keys().map(String::as_str));
+        }
+        for (cname, capture) in &step.capture {
+            self.check_capture(capture, ptr(&format!("{base}/capture"), cname));
+        }
+        scope.names.extend(step.capture.keys().map(String::as_str));
+        here.names.extend(scope.names.iter().copied());
+
+        self.check_expect(&step.expect, &format!("{base}/expect"), &here, earlier);
+    }
+
+    /// The called operation's templates (and the spec-wide headers it sends) must be defined.
+    fn check_called_operation(&mut self, step: &Step, op: &'s Operation, base: &str, here: &Scope<'_>) {
+        let spec = self.spec;
+        let op_base = ptr("/operations", &step.call);
+        let step_sets = |name: &str| step.headers.keys().any(|h| h.eq_ignore_ascii_case(name));
+        let mut tpls = vec![Tpl {
+            pointer: format!("{op_base}/path"),
+            text: &op.path,
+        }];
+        map_templates(&op.query, &format!("{op_base}/query"), &mut tpls);
+        for (k, v) in &op.headers {
+            if !step_sets(k) {
+                tpls.push(Tpl {
+                    pointer: ptr(&format!("{op_base}/headers"), k),
+                    text: v,
+                });
+            }
+        }
+        if step.body.is_none() {
+            if let Some(body) = &op.body {
+                body_templates(body, &format!("{op_base}/body"), &mut tpls);
+            }
+        }
+        for (k, v) in &spec.headers {
+            if !step_sets(k) && !op.headers.keys().any(|h| h.eq_ignore_ascii_case(k)) {
+                tpls.push(Tpl {
+                    pointer: ptr("/headers", k),
+                    text: v,
+                });
+            }
+        }
+        for (pointer, name) in self.parse_templates(&tpls) {
+            // Names defined nowhere were reported once, at the template.
+            if !here.knows(name) && self.everywhere.knows(name) {
+                let hint = did_you_mean(name, here.names.iter().copied());
+                let defined = self.defined_where(name);
+                self.problem(
+                    format!("{base}/call"),
+                    format!(
+                        "operation `{}` uses `{{{{{name}}}}}` (at {pointer}), undefined at this step{hint}: {defined}",
+                        clip(&step.call, 40)
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Where a name that is unknown at some step is defined (it is defined somewhere).
+    fn defined_where(&self, name: &str) -> String {
+        let spec = self.spec;
+        if let Some((op, _)) = spec.operations.iter().find(|(_, o)| o.capture.contains_key(name)) {
+            return format!("it is captured by operation `{op}`, which no earlier step of this case calls");
+        }
+        for (c, case) in spec.cases.iter().enumerate() {
+            for (s, step) in case.steps.iter().enumerate() {
+                if step.capture.contains_key(name) {
+                    return format!("it is captured by /cases/{c}/steps/{s}, not by an earlier step of this case");
+                }
+                if step.with.contains_key(name) {
+                    return format!("it is a `with` key of /cases/{c}/steps/{s} only; add it to this step's `with`");
+                }
+            }
+        }
+        "not a spec variable, a built-in, a `with` key of this step, or a capture of an earlier step".to_owned()
+    }
+
+    fn check_expect(
+        &mut self,
+        expect: &'s Expect,
+        base: &str,
+        here: &Scope<'_>,
+        earlier: &HashMap<&str, usize>,
+    ) {
+        let tpls = expect_templates(expect, base);
+        self.check_names(&tpls, here, "not a spec variable, a built-in, a `with` key, or a capture so far");
+
+        for (name, rule) in &expect.headers {
+            if let HeaderExpect::Rule(r) = rule {
+                if let Some(re) = r.matches.as_deref().and_then(regex_problem) {
+                    self.problem(format!("{}/matches", ptr(&format!("{base}/headers"), name)), re);
+                }
+            }
+        }
+        for (name, rule) in &expect.captured {
+            let p = ptr(&format!("{base}/captured"), name);
+            if !here.knows(name) {
+                let hint = did_you_mean(name, here.names.iter().copied());
+                self.problem(
+                    p.clone(),
+                    format!("`{}` is not captured by this or an earlier step, nor a variable{hint}", clip(name, 40)),
+                );
+            }
+            if let Some(re) = rule.matches.as_deref().and_then(regex_problem) {
+                self.problem(format!("{p}/matches"), re);
+            }
+        }
+        if let Some(body) = &expect.body {
+            if let Some(schema) = &body.schema {
+                if let Err(e) = jsonschema::validator_for(schema) {
+                    self.problem(
+                        format!("{base}/body/schema{}", e.instance_path().as_str()),
+                        format!("invalid JSON Schema: {}", clip(&e.to_string(), 160)),
+                    );
+                }
+            }
+            if let Some(jwt) = &body.jwt {
+                if !is_json_pointer(&jwt.pointer) {
+                    self.problem(format!("{base}/body/jwt/pointer"), pointer_message(&jwt.pointer));
+                }
+            }
+        }
+        if let Some(same) = &expect.same_as {
+            if !earlier.contains_key(same.step.as_str()) {
+                let names: BTreeSet<&str> = earlier.keys().copied().collect();
+                self.problem(
+                    format!("{base}/same_as/step"),
+                    format!(
+                        "`{}` is not the name of an earlier step of this case (earlier named steps: {})",
+                        clip(&same.step, 40),
+                        quote_list(names)
+                    ),
+                );
+            }
+            for (i, part) in same.compare.iter().enumerate() {
+                let ok = match part.strip_prefix("header:") {
+                    Some(h) => is_header_name(h),
+                    None => part == "status" || part == "body",
+                };
+                if !ok {
+                    self.problem(
+                        format!("{base}/same_as/compare/{i}"),
+                        format!(
+                            "cannot compare `{}`: parts are `status`, `body` or `header:NAME`",
+                            clip(part, 40)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn check_notes(&mut self) {
+        let ids: HashSet<&str> = self.spec.cases.iter().map(|c| c.id.as_str()).collect();
+        for (n, note) in self.spec.notes.iter().enumerate() {
+            for (i, id) in note.cases.iter().enumerate() {
+                if !ids.contains(id.as_str()) {
+                    let hint = did_you_mean(id, ids.iter().copied());
+                    self.problem(
+                        format!("/notes/{n}/cases/{i}"),
+                        format!("no case with id `{}`{hint}", clip(id, 40)),
+                    );
+                }
+            }
+        }
+    }
+}
+
+const UNDEFINED_ANYWHERE: &str =
+    "not a spec variable, a built-in, a capture or a `with` key anywhere in this spec";
+
+fn pointer_message(p: &str) -> String {
+    format!(
+        "`{}` is not a JSON pointer: it must be empty or start with `/`, with `~` written `~0` and `/` in a name `~1`",
+        clip(p, 40)
+    )
+}

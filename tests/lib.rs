@@ -1,0 +1,9 @@
+//! One integration-test binary (link once), one module per area.
+
+mod check;
+mod hostile;
+mod report;
+mod secrets;
+mod server;
+mod spec_load;
+mod support;

@@ -1,0 +1,1 @@
+//! Load runs end to end (written next).
