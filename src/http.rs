@@ -142,7 +142,10 @@ mod tests {
         let req = RequestData {
             method: Method::Post,
             url: "http://127.0.0.1:1/api/v1/sessions".into(),
-            headers: vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
+            headers: vec![(
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            )],
             body: Some("email=foo%40bar.com&password=hunter2".into()),
         };
         assert_eq!(

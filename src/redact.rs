@@ -23,9 +23,11 @@ impl Redactor {
         let url = percent_encode(secret);
         forms.push(url.clone());
         forms.push(url.replace("%20", "+"));
-        if let Ok(json) = serde_json::to_string(secret) {
-            forms.push(json[1..json.len() - 1].to_owned());
-        }
+        // JSON-escaped once (a body quoting the secret) and twice (a body quoting a JSON request).
+        let once = json_escape(secret);
+        let twice = json_escape(&once);
+        forms.push(once);
+        forms.push(twice);
         for f in forms {
             if !self.secrets.contains(&f) {
                 self.secrets.push(f);
@@ -49,13 +51,17 @@ impl Redactor {
         self.secrets.is_empty()
     }
 
-    /// The text with every secret masked.
+    /// The text with every secret masked, and every JWT-shaped string too: a token the spec could
+    /// not capture (its field drifted) is still a token.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for s in &self.secrets {
             if out.contains(s.as_str()) {
                 out = out.replace(s.as_str(), MASK);
             }
+        }
+        if out.contains("eyJ") {
+            out = jwt_pattern().replace_all(&out, MASK).into_owned();
         }
         out
     }
@@ -74,6 +80,20 @@ impl Redactor {
             other => other.clone(),
         }
     }
+}
+
+fn json_escape(s: &str) -> String {
+    let quoted = serde_json::Value::String(s.to_owned()).to_string();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// A compact JWS (RFC 7515 §7.1): base64url JOSE header starting `{"` (`eyJ`), payload, signature.
+fn jwt_pattern() -> &'static regex::Regex {
+    static JWT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    JWT.get_or_init(|| {
+        regex::Regex::new(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+            .expect("valid regex")
+    })
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986 §2.3).
@@ -100,7 +120,24 @@ mod tests {
         assert_eq!(r.redact("a p@ss word\"x b"), "a *** b");
         assert_eq!(r.redact("password=p%40ss+word%22x"), "password=***");
         assert_eq!(r.redact(r#"{"p":"p@ss word\"x"}"#), r#"{"p":"***"}"#);
+        // A JSON request quoted inside a JSON string: escaped twice.
+        assert_eq!(
+            r.redact(r#""{\"p\":\"p@ss word\\\"x\"}""#),
+            r#""{\"p\":\"***\"}""#
+        );
         r.add("ab");
         assert_eq!(r.redact("ab"), "ab");
+    }
+
+    #[test]
+    fn masks_uncaptured_jwts() {
+        let r = Redactor::new();
+        let jwt =
+            "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoxfQ.iEl3eb9A1VDhIWpJIRF4ACisRwvjKn-VIemyVOGEXPY";
+        assert_eq!(
+            r.redact(&format!("{{\"token\":\"{jwt}\"}}")),
+            r#"{"token":"***"}"#
+        );
+        assert_eq!(r.redact("eyJust a word"), "eyJust a word");
     }
 }

@@ -1,1 +1,652 @@
-//! (in progress)
+//! `sessionspec check`: the engine against the embedded reference servers (clean, and with each
+//! fault switch: exactly the expected cases fail), against a separately started server, hostile
+//! responses, interrupts, and the binary's reports and exit codes.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use sessionspec::check::outcome::{CaseStatus, RunOutcome};
+use sessionspec::check::{run_specs, run_specs_with, stop_channel, CheckPlan, Quiet, Target};
+use sessionspec::report::{
+    compatibility_table, write_json, write_terminal, CompatVerdict, TerminalOptions,
+};
+use sessionspec::server::{self, Dialect, Fault, HashCost, ServerConfig};
+use sessionspec::spec::{load_spec, load_spec_str, spec_files, LoadedSpec};
+
+use crate::support;
+
+/// The five shipped specs, in file order.
+const SPECS: [&str; 5] = [
+    "drf-sessions",
+    "form-sessions",
+    "jsonapi-sessions",
+    "rails-jwt",
+    "sessions-service",
+];
+
+/// Bound of one binary run.
+const BOUND: Duration = Duration::from_secs(30);
+
+/// Every shipped spec, loaded with paths relative to the crate root (tests run there).
+fn all_specs() -> Vec<LoadedSpec> {
+    spec_files(Path::new("specs"))
+        .expect("specs/ is readable")
+        .iter()
+        .map(|p| load_spec(p).unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+fn spec(name: &str) -> LoadedSpec {
+    load_spec(&Path::new("specs").join(format!("{name}.json"))).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn embedded(faults: Vec<Fault>) -> Target {
+    Target::Embedded {
+        faults,
+        hash_cost: HashCost::Low,
+    }
+}
+
+/// Cases that did not pass, per spec: `id (status)`.
+fn failing(outcome: &RunOutcome) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for s in &outcome.specs {
+        assert_eq!(s.error, None, "spec {} could not run", s.name);
+        let ids: Vec<String> = s
+            .cases
+            .iter()
+            .filter(|c| c.status != CaseStatus::Passed)
+            .map(|c| format!("{} ({})", c.id, c.status.as_str()))
+            .collect();
+        if !ids.is_empty() {
+            out.insert(s.name.clone(), ids);
+        }
+    }
+    out
+}
+
+fn failures_text(outcome: &RunOutcome) -> String {
+    let mut out = String::new();
+    for s in &outcome.specs {
+        for c in &s.cases {
+            if c.status != CaseStatus::Passed {
+                out.push_str(&format!(
+                    "{}/{}: {}\n",
+                    s.name,
+                    c.id,
+                    c.first_failure()
+                        .unwrap_or_else(|| c.status.as_str().into())
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Runs `f` with insta writing to the top-level `snapshots/` and the normalising filters.
+fn with_snapshot_settings(f: impl FnOnce()) {
+    insta::with_settings!({
+        snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
+        prepend_module_to_snapshot => false,
+        filters => vec![
+            (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+            (r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", "[JWT]"),
+            (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[UUID]"),
+            (r"[0-9a-f]{32}", "[HEX]"),
+            (r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT", "[DATE]"),
+            (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", "[TIME]"),
+            (r#""(duration_ms|body_len)": \d+"#, r#""$1": [N]"#),
+            (r#""x-runtime",\s*"[0-9.]+""#, r#""x-runtime", "[SECONDS]""#),
+            (r"`\d+\.\d+`", "`[SECONDS]`"),
+            (r"\b\d+(\.\d+)?(ms|s)\b", "[DURATION]"),
+        ],
+    }, {
+        f()
+    });
+}
+
+fn terminal_text(outcome: &RunOutcome) -> String {
+    let mut out = Vec::new();
+    write_terminal(&mut out, outcome, &TerminalOptions::default()).expect("writes to memory");
+    String::from_utf8(out).expect("the terminal report is UTF-8")
+}
+
+fn json_text(outcome: &RunOutcome) -> String {
+    let mut out = Vec::new();
+    write_json(&mut out, outcome).expect("writes to memory");
+    String::from_utf8(out).expect("the JSON report is UTF-8")
+}
+
+// ---- (a) the clean reference servers conform to every spec ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_servers_pass_every_must_and_should_case() {
+    let mut plan = CheckPlan::new(all_specs(), embedded(Vec::new()));
+    plan.options.strict = true;
+    let started = Instant::now();
+    let outcome = run_specs(&plan).await;
+    let elapsed = started.elapsed();
+    let names: Vec<&str> = outcome.specs.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, SPECS);
+    assert!(failing(&outcome).is_empty(), "{}", failures_text(&outcome));
+    assert!(outcome.specs.iter().all(|s| !s.cases.is_empty()));
+    assert!(outcome.conforms());
+    // The whole five-spec run is meant to take well under 2 s (debug build, low hash cost).
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+
+    // (d) terminal and JSON reports of a clean run.
+    with_snapshot_settings(|| {
+        insta::assert_snapshot!("check__terminal_clean", terminal_text(&outcome));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_json_report() {
+    let outcome = run_specs(&CheckPlan::new(
+        vec![spec("rails-jwt")],
+        embedded(Vec::new()),
+    ))
+    .await;
+    assert!(outcome.conforms(), "{}", failures_text(&outcome));
+    let text = json_text(&outcome);
+    // Secrets never reach a report: the password and the issued tokens are masked.
+    assert!(!text.contains("foobar\""), "{text}");
+    let jwt =
+        regex::Regex::new(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+").expect("regex");
+    assert!(!jwt.is_match(&text), "a token leaked: {text}");
+    with_snapshot_settings(|| insta::assert_snapshot!("check__json_clean", text));
+}
+
+// ---- (b) each fault switch makes exactly the expected cases fail ----
+
+/// Runs all five specs against servers with `fault` and snapshots the cases that do not pass.
+async fn fault_run(name: &str) {
+    let fault: Fault = name.parse().unwrap_or_else(|e| panic!("{e}"));
+    let mut plan = CheckPlan::new(all_specs(), embedded(vec![fault]));
+    plan.options.strict = true;
+    if fault == Fault::Flaky {
+        // Every 20th request of a server answers 500: which request that is depends on the order.
+        plan.options.concurrency = 1;
+    }
+    let outcome = run_specs(&plan).await;
+    let failing = failing(&outcome);
+    if fault == Fault::SlowLogin {
+        // Only timing changes: every case still passes (it is the load test's fault).
+        assert!(failing.is_empty(), "{}", failures_text(&outcome));
+        assert!(outcome.conforms());
+    } else {
+        assert!(!failing.is_empty(), "fault {name} made no case fail");
+        assert!(!outcome.conforms());
+    }
+    let mut listing = String::new();
+    for (spec, ids) in &failing {
+        listing.push_str(&format!("{spec}:\n"));
+        for id in ids {
+            listing.push_str(&format!("  {id}\n"));
+        }
+    }
+    if listing.is_empty() {
+        listing.push_str("(no case fails)\n");
+    }
+    with_snapshot_settings(|| {
+        insta::assert_snapshot!(format!("check__fault_{name}"), listing);
+    });
+}
+
+macro_rules! fault_tests {
+    ($($test:ident => $name:literal),* $(,)?) => {
+        /// Every fault switch of the server, as tested below.
+        const TESTED_FAULTS: &[&str] = &[$($name),*];
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                fault_run($name).await;
+            }
+        )*
+    };
+}
+
+fault_tests! {
+    fault_no_revoke => "no-revoke",
+    fault_no_etag => "no-etag",
+    fault_ignore_if_match => "ignore-if-match",
+    fault_ignore_if_none_match => "ignore-if-none-match",
+    fault_wrong_content_type => "wrong-content-type",
+    fault_accept_anything => "accept-anything",
+    fault_enumerate_users => "enumerate-users",
+    fault_wrong_status => "wrong-status",
+    fault_schema_drift => "schema-drift",
+    fault_cacheable_token => "cacheable-token",
+    fault_slow_login => "slow-login",
+    fault_flaky => "flaky",
+}
+
+#[test]
+fn every_fault_switch_has_a_test() {
+    let all: Vec<&str> = Fault::ALL.iter().map(|f| f.as_str()).collect();
+    assert_eq!(TESTED_FAULTS, all.as_slice());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_run_reports() {
+    let plan = CheckPlan::new(
+        vec![spec("rails-jwt")],
+        embedded(vec![Fault::CacheableToken]),
+    );
+    let outcome = run_specs(&plan).await;
+    // Not strict: the should case that fails is reported but not counted.
+    assert!(outcome.conforms());
+    assert!(!failing(&outcome).is_empty());
+    with_snapshot_settings(|| {
+        insta::assert_snapshot!(
+            "check__terminal_fault_cacheable-token",
+            terminal_text(&outcome)
+        );
+        insta::assert_snapshot!("check__json_fault_cacheable-token", json_text(&outcome));
+    });
+}
+
+// ---- (c) --target: a server started separately, and the vendors' compatibility view ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_url_checks_a_separately_started_server() {
+    let server = server::start(ServerConfig::new(Dialect::RailsJwt))
+        .await
+        .expect("the reference server starts");
+    let base = server.base_url();
+    let mut plan = CheckPlan::new(vec![spec("rails-jwt")], Target::Url(base.clone()));
+    plan.options.strict = true;
+    let outcome = run_specs(&plan).await;
+    assert!(outcome.conforms(), "{}", failures_text(&outcome));
+    assert_eq!(outcome.target.as_deref(), Some(base.as_str()));
+    assert!(!outcome.specs[0].embedded);
+
+    // A vendor checks one API against several specs: it is compatible with its own only.
+    let plan = CheckPlan::new(
+        vec![spec("jsonapi-sessions"), spec("rails-jwt")],
+        Target::Url(base.clone()),
+    );
+    let outcome = run_specs(&plan).await;
+    let table = compatibility_table(&outcome);
+    let verdicts: Vec<(&str, CompatVerdict)> =
+        table.iter().map(|r| (r.spec.as_str(), r.verdict)).collect();
+    assert_eq!(verdicts.len(), 2);
+    assert_eq!(verdicts[0].0, "jsonapi-sessions");
+    assert_eq!(verdicts[0].1, CompatVerdict::NotCompatible);
+    assert_eq!(verdicts[1].0, "rails-jwt");
+    assert!(matches!(
+        verdicts[1].1,
+        CompatVerdict::Compatible | CompatVerdict::CompatibleStrict
+    ));
+    assert!(terminal_text(&outcome).contains("compatib"));
+    server.shutdown().await;
+}
+
+/// Starts `sessionspec serve` and returns the child and the URL it prints.
+fn start_serve(dialect: &str) -> (std::process::Child, String) {
+    let mut child = Command::new(support::bin())
+        .args(["serve", "--dialect", dialect, "--hash-cost", "low"])
+        .current_dir(support::root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sessionspec serve starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = match rx.recv_timeout(BOUND) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("sessionspec serve printed no address");
+        }
+    };
+    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    (child, url)
+}
+
+#[test]
+fn binary_checks_a_served_target() {
+    let (mut serve, url) = start_serve("rails-jwt");
+    let out = support::run(
+        ["check", "--spec", "rails-jwt", "--target", &url, "--strict"],
+        BOUND,
+    );
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(out.code, Some(0), "{}", out.transcript());
+    assert!(out.stdout.contains("rails-jwt"), "{}", out.transcript());
+}
+
+// ---- hostile or odd responses never panic and read as one-line reasons ----
+
+const SMALL_SPEC: &str = r#"{
+  "name": "tiny",
+  "title": "A tiny spec for odd servers",
+  "source": "none",
+  "operations": { "get": { "method": "GET", "path": "/thing" } },
+  "cases": [
+    { "id": "thing", "title": "the thing", "level": "must", "doc": "test",
+      "steps": [ { "call": "get", "expect": { "status": 200, "body": { "contains": { "a": 1 } } } } ] }
+  ]
+}"#;
+
+/// A raw TCP server answering `reply` to every connection (for `count` connections).
+async fn raw_server(reply: Vec<u8>, count: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        for _ in 0..count {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = [0u8; 2048];
+            let _ = sock.read(&mut buf).await;
+            let _ = sock.write_all(&reply).await;
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_responses_are_one_line_reasons() {
+    let tiny = load_spec_str(Path::new("tiny.json"), SMALL_SPEC).expect("the tiny spec loads");
+
+    // A body larger than --max-body is cut, and the body check fails saying so.
+    let big = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{{\"a\":1,\"pad\":\"{}\"}}",
+        "x".repeat(5000 - 16)
+    )
+    .into_bytes();
+    let mut plan = CheckPlan::new(vec![tiny.clone()], Target::Url(raw_server(big, 1).await));
+    plan.options.max_body = 1000;
+    let outcome = run_specs(&plan).await;
+    let case = &outcome.specs[0].cases[0];
+    assert_eq!(case.status, CaseStatus::Failed);
+    let why = case.first_failure().expect("a failure");
+    assert!(why.contains("--max-body") && !why.contains('\n'), "{why}");
+    assert!(case.steps[0].response.as_ref().is_some_and(|r| r.truncated));
+
+    // Garbage instead of HTTP: the case errors with a one-line reason.
+    let plan = CheckPlan::new(
+        vec![tiny.clone()],
+        Target::Url(raw_server(b"\x00\x01garbage\r\n\r\n".to_vec(), 1).await),
+    );
+    let outcome = run_specs(&plan).await;
+    let case = &outcome.specs[0].cases[0];
+    assert_eq!(case.status, CaseStatus::Errored);
+    // No request got an answer: one spec-level error (exit code 2), not a failure per case.
+    let error = outcome.specs[0].error.as_deref().unwrap_or_default();
+    assert!(
+        error.starts_with("no answer from http://127.0.0.1:"),
+        "{error}"
+    );
+    let why = case.first_failure().expect("a reason");
+    assert!(
+        why.starts_with("invalid HTTP response") || why.starts_with("connection closed"),
+        "{why}"
+    );
+
+    // A server that never answers: the exchange times out.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let mut plan = CheckPlan::new(vec![tiny], Target::Url(url));
+    plan.options.timeout = Duration::from_millis(300);
+    let outcome = run_specs(&plan).await;
+    drop(listener);
+    let case = &outcome.specs[0].cases[0];
+    assert_eq!(case.status, CaseStatus::Errored);
+    assert_eq!(case.first_failure().as_deref(), Some("timeout after 300ms"));
+}
+
+// ---- variables ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn var_overrides_reach_requests_and_stay_secret() {
+    let mut plan = CheckPlan::new(vec![spec("rails-jwt")], embedded(Vec::new()));
+    plan.vars
+        .insert("password".into(), "not-the-password".into());
+    let outcome = run_specs(&plan).await;
+    let failing = failing(&outcome);
+    assert!(
+        failing["rails-jwt"]
+            .iter()
+            .any(|c| c.starts_with("login-ok ")),
+        "{failing:?}"
+    );
+    let text = json_text(&outcome);
+    assert!(
+        !text.contains("not-the-password"),
+        "a secret variable leaked"
+    );
+    assert!(text.contains("password=***"));
+}
+
+// ---- interrupts ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_skips_cases_not_started_and_reports_what_ran() {
+    let mut plan = CheckPlan::new(all_specs(), embedded(vec![Fault::SlowLogin]));
+    plan.options.concurrency = 1;
+    let (handle, stop) = stop_channel();
+    let stopper = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        handle.stop();
+    });
+    let started = Instant::now();
+    let outcome = run_specs_with(&plan, &stop, &Quiet).await;
+    stopper.await.expect("the stopper ran");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(outcome.interrupted);
+    assert!(!outcome.conforms());
+    let all: Vec<CaseStatus> = outcome
+        .specs
+        .iter()
+        .flat_map(|s| s.cases.iter().map(|c| c.status))
+        .collect();
+    assert!(all.contains(&CaseStatus::Passed));
+    assert!(all.contains(&CaseStatus::Skipped));
+    // An interrupted case is skipped, never failed.
+    assert!(all
+        .iter()
+        .all(|s| matches!(s, CaseStatus::Passed | CaseStatus::Skipped)));
+    assert_eq!(outcome.specs.len(), 5);
+}
+
+/// Runs `check` until its first progress line, sends `signal`, and returns the finished run.
+fn interrupted_binary(signal: &str, report: &Path) -> support::RunOutput {
+    let report_arg = format!("json:{}", report.display());
+    let mut child = Command::new(support::bin())
+        .args([
+            "check",
+            "--fault",
+            "slow-login",
+            "--concurrency",
+            "1",
+            "--report",
+            &report_arg,
+        ])
+        .current_dir(support::root())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sessionspec check starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let first = rx.recv_timeout(BOUND);
+    assert!(
+        first.as_deref().is_ok_and(|l| l.contains("checking")),
+        "no progress line: {first:?}"
+    );
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let deadline = Instant::now() + BOUND;
+    let code = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s.code(),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("check did not stop after SIG{signal}");
+            }
+        }
+    };
+    support::RunOutput {
+        code,
+        signal: None,
+        stdout: String::new(),
+        stderr: reader.join().unwrap_or_default(),
+        elapsed: Duration::ZERO,
+    }
+}
+
+#[test]
+fn binary_sigint_and_sigterm_stop_cleanly_with_reports() {
+    let dir = support::temp_dir();
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let report = dir.path().join(format!("{signal}.json"));
+        let out = interrupted_binary(signal, &report);
+        assert_eq!(out.code, Some(code), "{}", out.transcript());
+        assert!(
+            out.stderr.contains(&format!("SIG{signal}: stopping")),
+            "{}",
+            out.transcript()
+        );
+        let (_, outcome) = support::read_json_report(&report);
+        assert!(outcome.interrupted);
+        assert!(outcome
+            .specs
+            .iter()
+            .flat_map(|s| &s.cases)
+            .any(|c| c.status == CaseStatus::Skipped));
+    }
+}
+
+// ---- (e) every report format, written by the binary ----
+
+#[test]
+fn binary_writes_all_four_report_formats() {
+    let dir = support::temp_dir();
+    let d = dir.path();
+    let out = support::run(
+        [
+            "check",
+            "--spec",
+            "rails-jwt",
+            "--fault",
+            "cacheable-token",
+            "--strict",
+            "--report",
+            &format!("json:{}", support::arg(d, "r.json")),
+            "--report",
+            &format!("junit:{}", support::arg(d, "r.xml")),
+            "--report",
+            &format!("markdown:{}", support::arg(d, "r.md")),
+            "--report",
+            &format!("html:{}", support::arg(d, "r.html")),
+        ],
+        BOUND,
+    );
+    assert_eq!(out.code, Some(1), "{}", out.transcript());
+    let (_, outcome) = support::read_json_report(&d.join("r.json"));
+    assert_eq!(outcome.specs.len(), 1);
+    let cases = outcome.specs[0].cases.len();
+    let (junit_cases, junit_failures) = support::parse_junit(&d.join("r.xml"));
+    assert_eq!(junit_cases, cases);
+    assert!(junit_failures >= 1);
+    let md = std::fs::read_to_string(d.join("r.md")).expect("markdown report");
+    assert!(
+        md.contains("rails-jwt") && md.contains("login-no-store"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(d.join("r.html")).expect("html report");
+    assert!(html.contains("<html") && html.contains("login-no-store"));
+}
+
+// ---- (f) exit codes ----
+
+#[test]
+fn binary_exit_codes_0_and_1() {
+    let ok = support::run(["check", "--spec", "rails-jwt", "--strict"], BOUND);
+    assert_eq!(ok.code, Some(0), "{}", ok.transcript());
+    let bad = support::run(
+        ["check", "--spec", "rails-jwt", "--fault", "wrong-status"],
+        BOUND,
+    );
+    assert_eq!(bad.code, Some(1), "{}", bad.transcript());
+    assert!(bad.stdout.contains("login-ok"), "{}", bad.transcript());
+}
+
+#[test]
+fn binary_unreachable_target_is_one_line_exit_2() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let out = support::run(["check", "--target", &url], BOUND);
+    assert_eq!(out.code, Some(2), "{}", out.transcript());
+    assert_eq!(
+        out.stderr.trim(),
+        format!("error: target {url} is unreachable: connection refused")
+    );
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn binary_usage_errors_exit_2() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["--var", "password"], "NAME=VALUE"),
+        (&["--fault", "no-such-fault"], "no-revoke"),
+        (
+            &["--fault", "no-revoke", "--target", "http://127.0.0.1:1"],
+            "--fault needs the embedded server",
+        ),
+        (&["--report", "yaml"], "json, junit, markdown, html"),
+        (&["--spec", "no-such-spec"], "rails-jwt"),
+    ];
+    for (args, needle) in cases {
+        let mut argv = vec!["check"];
+        argv.extend_from_slice(args);
+        let out = support::run(&argv, BOUND);
+        assert_eq!(out.code, Some(2), "{}", out.transcript());
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.transcript());
+        assert!(out.stderr.contains(needle), "{}", out.transcript());
+    }
+}

@@ -18,38 +18,26 @@ use crate::support;
 /// `--max-body` of the runs.
 const MAX_BODY: usize = 1024 * 1024;
 
-/// The spec of the hostile cases.
+/// The spec of the hostile cases (runs start in the crate root).
 fn hostile_spec() -> String {
-    support::root()
-        .join("tests/hostile-specs/hostile.json")
-        .display()
-        .to_string()
+    "tests/hostile-specs/hostile.json".to_owned()
 }
 
 /// Which words the one-line reason of each hostile case must contain (case-insensitive regex).
 const EXPECTED_REASONS: &[(&str, &str)] = &[
-    ("garbage", r"(?i)invalid|malformed|not http|parse|protocol"),
-    (
-        "invalid-json",
-        r"(?i)not (valid )?json|invalid json|expected value|eof while parsing",
-    ),
-    (
-        "huge",
-        r"(?i)too large|larger than|exceeds|cut|truncated|max-body",
-    ),
-    ("silent", r"(?i)timed? ?out|timeout"),
-    ("slow-head", r"(?i)timed? ?out|timeout"),
-    ("slow-body", r"(?i)timed? ?out|timeout"),
-    ("reset", r"(?i)reset|closed|incomplete|unexpected (eof|end)"),
+    ("garbage", r"(?i)invalid http|malformed|not http|protocol"),
+    ("invalid-json", r"(?i)not (valid )?json|invalid json"),
+    ("huge", r"(?i)too large|larger than|exceeds"),
+    ("silent", r"(?i)timed? ?out"),
+    ("slow-head", r"(?i)timed? ?out"),
+    ("slow-body", r"(?i)timed? ?out"),
+    ("reset", r"(?i)reset|closed before"),
     ("redirect", r"(?i)redirect|302"),
     (
         "short-length",
-        r"(?i)closed|incomplete|unexpected (eof|end)|premature|shorter",
+        r"(?i)closed before|incomplete|unexpected (eof|end)|premature",
     ),
-    (
-        "long-length",
-        r"(?i)not (valid )?json|invalid json|eof while parsing|expected",
-    ),
+    ("long-length", r"(?i)not (valid )?json|invalid json"),
 ];
 
 #[test]
@@ -118,9 +106,11 @@ fn hostile_targets_fail_cases_with_one_line_reasons_and_never_hang() {
             re.is_match(&reason),
             "case `{id}`: reason {reason:?} should match /{pattern}/"
         );
+        let line = regex::Regex::new(&format!(r"(?m)^\s*(FAIL|ERR)\b.*\s{}\s", regex::escape(id)))
+            .expect("pattern");
         assert!(
-            out.stdout.contains(&reason) || out.stdout.contains(id),
-            "case `{id}` is not reported on stdout\n{}",
+            line.is_match(&out.stdout),
+            "case `{id}` is not reported as failed on stdout\n{}",
             out.transcript()
         );
     }
@@ -135,8 +125,9 @@ fn hostile_targets_fail_cases_with_one_line_reasons_and_never_hang() {
         read.is_none_or(|n| n <= MAX_BODY),
         "--max-body {MAX_BODY} caps what is read, read {read:?}"
     );
+    // What was written beyond --max-body sits in socket buffers: far less than the 50 MB.
     assert!(
-        server.huge_sent() < HUGE,
+        server.huge_sent() < HUGE / 4,
         "the client stopped reading the 50 MB body (the server wrote {} bytes)",
         server.huge_sent()
     );
@@ -157,8 +148,6 @@ fn unreachable_target_is_a_one_line_error_not_a_hang() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("cannot bind");
-    let dir = support::temp_dir();
-    let json = dir.path().join("r.json");
     let out = support::run(
         [
             "check",
@@ -168,38 +157,28 @@ fn unreachable_target_is_a_one_line_error_not_a_hang() {
             &format!("http://127.0.0.1:{port}"),
             "--timeout",
             "2s",
-            "--report",
-            &format!("json:{}", json.display()),
         ],
         Duration::from_secs(15),
     );
-    assert!(
-        matches!(out.code, Some(1) | Some(2)),
-        "{}",
+    assert_eq!(
+        out.code,
+        Some(2),
+        "a connection error is exit 2\n{}",
         out.transcript()
     );
-    assert!(!out.stderr.contains("panicked"), "{}", out.transcript());
-    let (_, run) = support::read_json_report(&json);
-    let spec = &run.specs[0];
-    let reasons: Vec<String> = spec
-        .error
-        .iter()
-        .cloned()
-        .chain(spec.cases.iter().filter_map(|c| c.first_failure()))
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
         .collect();
+    assert_eq!(lines.len(), 1, "one line of error\n{}", out.transcript());
     assert!(
-        !reasons.is_empty(),
-        "the refused connection is reported: {spec:#?}"
+        regex::Regex::new(r"(?i)unreachable|refused")
+            .expect("re")
+            .is_match(lines[0]),
+        "the error says the target is unreachable: {}",
+        lines[0]
     );
-    for r in &reasons {
-        assert!(!r.contains('\n'), "reason spans lines: {r:?}");
-        assert!(
-            regex::Regex::new(r"(?i)connect|refused")
-                .expect("re")
-                .is_match(r),
-            "reason {r:?} should say the connection was refused"
-        );
-    }
 }
 
 /// Starts `check` against the never-answering path, sends `signal` after a second, and checks the run
@@ -239,6 +218,22 @@ fn interrupt_check(signal: &str, code: i32) {
     let (value, run) = support::read_json_report(&json);
     assert_eq!(value["interrupted"], Value::Bool(true), "{value:#}");
     assert!(run.interrupted);
+    // What ran is reported: the answered case passed, the one cut short did not.
+    let status = |id: &str| {
+        run.specs
+            .iter()
+            .flat_map(|s| &s.cases)
+            .find(|c| c.id == id)
+            .map(|c| c.status)
+    };
+    assert_eq!(status("answered"), Some(CaseStatus::Passed), "{value:#}");
+    assert!(
+        matches!(
+            status("never-answered"),
+            Some(CaseStatus::Skipped | CaseStatus::Errored)
+        ),
+        "{value:#}"
+    );
     let temp_left: Vec<_> = std::fs::read_dir(dir.path())
         .expect("read dir")
         .filter_map(|e| e.ok())
@@ -251,7 +246,7 @@ fn interrupt_check(signal: &str, code: i32) {
     );
 }
 
-/// A spec of one case that calls `/silent` (never answered) twice.
+/// A spec whose first case calls `/silent` (never answered) and whose second calls `/ok`.
 fn silent_spec() -> String {
     serde_json::json!({
         "name": "silent",
@@ -316,7 +311,18 @@ fn sigint_ends_load_with_130_and_an_interrupted_report() {
         .unwrap_or_else(|e| panic!("no load JSON report ({e})\n{}", out.transcript()));
     let value: Value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("the load report is not JSON ({e}):\n{text}"));
-    assert_eq!(value["interrupted"], Value::Bool(true), "{value:#}");
+    // Marked interrupted: `true`, or the name of the signal.
+    let marked = match &value["interrupted"] {
+        Value::Bool(b) => *b,
+        Value::String(s) => s.contains("INT"),
+        _ => false,
+    };
+    assert!(marked, "the load report is marked interrupted: {value:#}");
+    let measured = value["total"]["requests"].as_u64().unwrap_or(0);
+    assert!(
+        measured > 0,
+        "what was measured before the signal is reported: {value:#}"
+    );
 }
 
 /// The first shipped scenario file (sorted by name).

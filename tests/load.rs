@@ -1,1 +1,292 @@
-//! Load runs end to end (written next).
+//! `sessionspec load` end to end against the embedded reference server.
+//!
+//! goose keeps process-global state (its killswitch, its logger, the Ctrl-C handler), so these
+//! tests live in their own binary and take [`SERIAL`] so that one attack runs at a time. Every
+//! run is bounded (1 s or a few iterations, a handful of users, `--hash-cost low`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sessionspec::cli::LoadArgs;
+use sessionspec::load::{lint_scenario_file, LoadResults, Verdict};
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn shipped() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A 1-second run of `scenario` with 4 users, every report into `dir`.
+fn args(scenario: &str, dir: &Path) -> LoadArgs {
+    LoadArgs {
+        scenario: scenario.to_owned(),
+        target: None,
+        users: Some(4),
+        hatch_rate: None,
+        run_time: Some(Duration::from_secs(1)),
+        iterations: None,
+        thresholds: Vec::new(),
+        reports: vec![
+            format!("json:{}", dir.join("load.json").display()),
+            format!("markdown:{}", dir.join("load.md").display()),
+            format!("html:{}", dir.join("load.html").display()),
+        ],
+        faults: Vec::new(),
+        vars: Vec::new(),
+        co_mitigation: "disabled".into(),
+        hash_cost: "low".into(),
+        scenarios_dir: root().join("scenarios"),
+        specs_dir: root().join("specs"),
+    }
+}
+
+fn results(dir: &Path) -> LoadResults {
+    let text = std::fs::read_to_string(dir.join("load.json")).expect("the JSON report exists");
+    serde_json::from_str(&text).expect("the JSON report parses")
+}
+
+#[test]
+fn every_shipped_scenario_lints_clean() {
+    let files = shipped();
+    assert!(files.len() >= 6, "{files:?}");
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            value.get("$schema").and_then(|v| v.as_str()),
+            Some("schema/scenario.schema.json"),
+            "{}",
+            f.display()
+        );
+        let summary = lint_scenario_file(f).unwrap_or_else(|e| panic!("{}: {e:#?}", f.display()));
+        assert!(summary.starts_with("scenario `"), "{summary}");
+    }
+    let broken = tempfile::tempdir().unwrap();
+    let bad = broken.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        "{\"name\": \"bad\", \"spec\": \"drf-sessions\", \"flow\": []}",
+    )
+    .unwrap();
+    let errors = lint_scenario_file(&bad).unwrap_err();
+    assert!(
+        errors.iter().all(|e| e.contains("bad.json:1:")),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_shipped_scenario_runs_clean_and_reports() {
+    let _serial = SERIAL.lock().await;
+    for file in shipped() {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let dir = tempfile::tempdir().unwrap();
+        let code = sessionspec::load::cli::run(args(&name, dir.path())).await;
+        assert_eq!(code, 0, "{name}");
+        let r = results(dir.path());
+        assert_eq!(r.scenario, name);
+        assert_eq!(r.verdict, Verdict::Passed, "{name}");
+        let headline = r
+            .headline
+            .as_ref()
+            .expect("every shipped scenario has a headline");
+        assert!(headline.successes > 0, "{name}: {headline:?}");
+        assert!(headline.per_second > 0.0, "{name}: {headline:?}");
+        assert!(r.total.requests > 0, "{name}");
+        assert_eq!(r.total.failures, 0, "{name}: {:?}", r.errors);
+        assert!(r.errors.is_empty(), "{name}: {:?}", r.errors);
+        assert_eq!(r.total.skipped, 0, "{name}");
+        if r.operations
+            .iter()
+            .any(|o| o.name == "login" && o.requests > 0)
+        {
+            assert_eq!(headline.request, "login", "{name}");
+        }
+        let latency = r.total.latency_ms.expect("latencies were measured");
+        assert!(latency.p50 <= latency.p95 && latency.p95 <= latency.p99);
+        assert!(latency.p99 <= latency.max);
+        let md = std::fs::read_to_string(dir.path().join("load.md")).unwrap();
+        assert!(md.contains(&format!("# Load run: `{name}`")), "{md}");
+        let html = std::fs::read_to_string(dir.path().join("load.html")).unwrap();
+        assert!(html.contains("<html"), "{name}: goose's HTML report");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_login_fails_a_tight_latency_threshold_and_passes_a_generous_one() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = args("rails-jwt-login", dir.path());
+    a.users = Some(2);
+    a.faults = vec!["slow-login".into()];
+    a.thresholds = vec!["login:p95<200ms".into(), "login:p95<5s".into()];
+    assert_eq!(sessionspec::load::cli::run(a).await, 1);
+    let r = results(dir.path());
+    assert_eq!(r.verdict, Verdict::Failed);
+    assert_eq!(r.thresholds.len(), 2);
+    assert!(!r.thresholds[0].passed, "{:?}", r.thresholds[0]);
+    assert!(r.thresholds[1].passed, "{:?}", r.thresholds[1]);
+    assert!(r.operations[0].latency_ms.unwrap().p50 >= 250.0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = args("rails-jwt-login", dir.path());
+    a.users = Some(2);
+    a.faults = vec!["slow-login".into()];
+    a.thresholds = vec!["login:p95<5s".into(), "errors<=0".into()];
+    assert_eq!(sessionspec::load::cli::run(a).await, 0);
+    assert_eq!(results(dir.path()).verdict, Verdict::Passed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flaky_server_fails_the_error_rate_threshold() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = args("drf-login-list-logout", dir.path());
+    a.faults = vec!["flaky".into()];
+    a.co_mitigation = "average".into();
+    a.thresholds = vec!["errors<1%".into(), "login:rps>=1".into()];
+    assert_eq!(sessionspec::load::cli::run(a).await, 1);
+    let r = results(dir.path());
+    assert_eq!(r.co_mitigation, "average");
+    assert!(!r.thresholds[0].passed, "{:?}", r.thresholds);
+    assert!(r.thresholds[1].passed, "{:?}", r.thresholds);
+    assert!(r.total.failures > 0);
+    assert!(r.total.status_codes.get(&500).copied().unwrap_or(0) > 0);
+    assert!(
+        r.errors.iter().any(|e| e.error.contains("500")),
+        "{:?}",
+        r.errors
+    );
+    // A failed login leaves nothing to list or log out with: those steps are skipped, not sent.
+    assert!(r.total.skipped > 0, "{:?}", r.total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_thresholds_and_unbounded_runs_are_errors_before_any_load() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["lgin:p95<250ms", "login:p97<1s", "errors<lots"] {
+        let mut a = args("drf-login-list-logout", dir.path());
+        a.thresholds = vec![bad.into()];
+        assert_eq!(sessionspec::load::cli::run(a).await, 2, "{bad}");
+    }
+    assert!(!dir.path().join("load.json").exists(), "no run, no report");
+
+    let scenarios = tempfile::tempdir().unwrap();
+    std::fs::write(
+        scenarios.path().join("open-ended.json"),
+        r#"{"$schema": "schema/scenario.schema.json", "name": "open-ended", "spec": "rails-jwt",
+            "flow": [{"call": "login", "expect_status": 200}]}"#,
+    )
+    .unwrap();
+    let mut a = args("open-ended", dir.path());
+    a.scenarios_dir = scenarios.path().to_owned();
+    a.run_time = None;
+    assert_eq!(
+        sessionspec::load::cli::run(a).await,
+        2,
+        "no run_time anywhere"
+    );
+    let mut a = args("drf-login-list-logout", dir.path());
+    a.run_time = Some(Duration::from_millis(300));
+    assert_eq!(
+        sessionspec::load::cli::run(a).await,
+        2,
+        "shorter than goose's 1s"
+    );
+    assert!(!dir.path().join("load.json").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iterations_bound_a_run_exactly() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = args("jsonapi-login-logout", dir.path());
+    a.users = Some(2);
+    a.run_time = None;
+    a.iterations = Some(3);
+    assert_eq!(sessionspec::load::cli::run(a).await, 0);
+    let r = results(dir.path());
+    let count = |n: &str| r.operations.iter().find(|o| o.name == n).unwrap().successes;
+    assert_eq!((count("login"), count("logout")), (6, 6));
+}
+
+/// A real signal to the real binary: the run stops, its reports say so, the exit code tells which.
+#[test]
+fn a_signal_stops_the_run_and_it_still_reports() {
+    let _serial = SERIAL.blocking_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let spawn = |signal: &str| {
+        let json = dir.path().join(format!("{signal}.json"));
+        let child = Command::new(env!("CARGO_BIN_EXE_sessionspec"))
+            .args(["load", "--scenario", "rails-jwt-login", "--users", "2"])
+            .args(["--run-time", "30s", "--hash-cost", "low"])
+            .arg("--scenarios-dir")
+            .arg(root().join("scenarios"))
+            .arg("--specs-dir")
+            .arg(root().join("specs"))
+            .arg("--report")
+            .arg(format!("json:{}", json.display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        (signal.to_owned(), json, child)
+    };
+    let mut children = vec![spawn("INT"), spawn("TERM")];
+    std::thread::sleep(Duration::from_secs(2));
+    for (signal, _, child) in &children {
+        let ok = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    for (signal, json, child) in &mut children {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("SIG{signal} did not stop the run");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let want = if signal == "INT" { 130 } else { 143 };
+        assert_eq!(status.code(), Some(want), "SIG{signal}");
+        let r: LoadResults = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        assert_eq!(
+            r.interrupted.as_deref(),
+            Some(format!("SIG{signal}").as_str())
+        );
+        assert_eq!(r.verdict, Verdict::Interrupted);
+        assert!(r.headline.unwrap().successes > 0);
+        let mut out = String::new();
+        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+        assert!(out.contains("result: interrupted"), "{out}");
+        assert!(
+            out.starts_with("load: scenario `rails-jwt-login`"),
+            "stdout is ours only: {out}"
+        );
+    }
+}

@@ -79,13 +79,17 @@ impl Resp {
 
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body))
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
         })
     }
 
     /// Whether `Cache-Control` has `no-store` and `Pragma` is `no-cache`.
     pub fn no_store(&self) -> bool {
-        self.header("cache-control").is_some_and(|c| c.contains("no-store"))
+        self.header("cache-control")
+            .is_some_and(|c| c.contains("no-store"))
             && self.header("pragma") == Some("no-cache")
     }
 
@@ -96,7 +100,12 @@ impl Resp {
             .headers
             .iter()
             .filter(|(n, _)| !matches!(n.as_str(), "date" | "x-request-id" | "x-runtime"))
-            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         headers.sort();
         (self.status, headers, self.body.clone())
@@ -105,7 +114,11 @@ impl Resp {
 
 /// Adds `extra` headers, and each of `defaults` whose name `extra` does not set (reqwest appends
 /// header lines, so an override must replace the default rather than follow it).
-pub fn with_headers(mut req: RequestBuilder, defaults: &[(&str, &str)], extra: &[(&str, &str)]) -> RequestBuilder {
+pub fn with_headers(
+    mut req: RequestBuilder,
+    defaults: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> RequestBuilder {
     for (n, v) in defaults {
         if !extra.iter().any(|(e, _)| e.eq_ignore_ascii_case(n)) {
             req = req.header(*n, *v);
@@ -131,20 +144,32 @@ pub async fn send(request: RequestBuilder) -> Resp {
 
 /// Sends a hand-written HTTP/1.1 request (for what reqwest always adds, such as `Accept`) and returns
 /// the status and the raw response text.
-pub async fn raw(api: &Api, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+pub async fn raw(
+    api: &Api,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(api.server.addr()).await.expect("connect");
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    let mut stream = tokio::net::TcpStream::connect(api.server.addr())
+        .await
+        .expect("connect");
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     for (n, v) in headers {
         request.push_str(&format!("{n}: {v}\r\n"));
     }
     request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut response = String::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut response))
-        .await
-        .expect("answered in time")
-        .expect("read");
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        stream.read_to_string(&mut response),
+    )
+    .await
+    .expect("answered in time")
+    .expect("read");
     let status = response
         .split(' ')
         .nth(1)

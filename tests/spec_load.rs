@@ -48,7 +48,10 @@ fn assert_located(message: &str, file: &str) {
     let line: usize = parts.next().and_then(|l| l.parse().ok()).unwrap_or(0);
     let column: usize = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
     assert!(line >= 1 && column >= 1, "no line:column in `{message}`");
-    assert!(message.lines().count() <= 2, "more than two lines: `{message}`");
+    assert!(
+        message.lines().count() <= 2,
+        "more than two lines: `{message}`"
+    );
     assert!(message.chars().count() <= 400, "too long: `{message}`");
 }
 
@@ -99,7 +102,11 @@ fn broken_specs_give_located_messages() {
             .unwrap_or_else(|| panic!("{rel} loads, but it is broken"));
         let all = lint_spec_bytes(Path::new(&rel), &bytes);
         assert!(!all.is_empty(), "{rel}: lint finds nothing");
-        assert_eq!(first.to_string(), all[0].to_string(), "{rel}: load reports the first lint error");
+        assert_eq!(
+            first.to_string(),
+            all[0].to_string(),
+            "{rel}: load reports the first lint error"
+        );
         let mut report = format!("load: {first}\nlint:\n");
         for e in &all {
             assert_located(&e.to_string(), &rel);
@@ -128,7 +135,9 @@ fn the_schema_rejects_what_it_can_express() {
                     Stage::Json => panic!("{rel} parses as JSON"),
                     Stage::Schema => assert!(!valid, "the schema accepts {rel}"),
                     // Beyond a schema: names across the document, regexes, duplicate keys.
-                    Stage::Semantic => assert!(valid, "the schema rejects {rel}; list it as Schema"),
+                    Stage::Semantic => {
+                        assert!(valid, "the schema rejects {rel}; list it as Schema")
+                    }
                 }
             }
         }
@@ -139,7 +148,10 @@ fn the_schema_rejects_what_it_can_express() {
 fn the_schema_is_a_valid_draft_2020_12_schema() {
     let schema: Value = serde_json::from_slice(&read(Path::new("specs/schema/spec.schema.json")))
         .expect("the spec schema is JSON");
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     if let Err(e) = jsonschema::meta::validate(&schema) {
         panic!("the spec schema is not a valid JSON Schema: {e}");
     }
@@ -187,8 +199,14 @@ fn the_schema_covers_every_field_of_the_model() {
     let original: Value = serde_json::from_str(full).expect("JSON");
     assert_eq!(value, original, "serialization round-trips every field");
     let validator = meta_validator();
-    let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "the schema rejects a full spec: {errors:?}");
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the schema rejects a full spec: {errors:?}"
+    );
 }
 
 /// The specs this project ships: at least 5 (one per documented API), each valid.
@@ -203,17 +221,45 @@ fn shipped_specs_load_and_lint_clean() {
     let validator = meta_validator();
     for rel in &specs {
         let bytes = read(rel);
-        let errors: Vec<String> = lint_spec_bytes(rel, &bytes).iter().map(ToString::to_string).collect();
-        assert!(errors.is_empty(), "{} has errors:\n{}", rel.display(), errors.join("\n"));
+        let errors: Vec<String> = lint_spec_bytes(rel, &bytes)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{} has errors:\n{}",
+            rel.display(),
+            errors.join("\n")
+        );
         let loaded = load_spec_bytes(rel, &bytes).unwrap_or_else(|e| panic!("{e}"));
         let spec = &loaded.spec;
-        let stem = rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        assert_eq!(spec.name, stem, "{}: `name` is the file stem", rel.display());
-        assert_eq!(spec.schema.as_deref(), Some("schema/spec.schema.json"), "{}: `$schema`", rel.display());
+        let stem = rel
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        assert_eq!(
+            spec.name,
+            stem,
+            "{}: `name` is the file stem",
+            rel.display()
+        );
+        assert_eq!(
+            spec.schema.as_deref(),
+            Some("schema/spec.schema.json"),
+            "{}: `$schema`",
+            rel.display()
+        );
         // The serialized model is what the schema describes.
         let value = serde_json::to_value(spec).expect("a spec serializes");
-        let schema_errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
-        assert!(schema_errors.is_empty(), "{}: round trip rejected: {schema_errors:?}", rel.display());
+        let schema_errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            schema_errors.is_empty(),
+            "{}: round trip rejected: {schema_errors:?}",
+            rel.display()
+        );
         let back: Spec = serde_json::from_value(value).expect("a serialized spec deserializes");
         assert_eq!(&back, spec, "{}: round trip", rel.display());
         assert_positions_point_at_values(rel, std::str::from_utf8(&bytes).expect("UTF-8"));
@@ -244,13 +290,24 @@ fn assert_positions_point_at_values(rel: &Path, text: &str) {
             Value::Null => 'n',
             Value::Number(n) => n.to_string().chars().next().unwrap_or('0'),
         };
-        assert_eq!(first, expected, "{}: `{pointer}` at {line}:{column}", rel.display());
+        assert_eq!(
+            first,
+            expected,
+            "{}: `{pointer}` at {line}:{column}",
+            rel.display()
+        );
         match v {
-            Value::Object(m) => stack.extend(
-                m.iter()
-                    .map(|(k, v)| (format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")), v)),
+            Value::Object(m) => stack.extend(m.iter().map(|(k, v)| {
+                (
+                    format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    v,
+                )
+            })),
+            Value::Array(a) => stack.extend(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, v)| (format!("{pointer}/{i}"), v)),
             ),
-            Value::Array(a) => stack.extend(a.iter().enumerate().map(|(i, v)| (format!("{pointer}/{i}"), v))),
             _ => {}
         }
     }
@@ -271,38 +328,64 @@ fn source_map_positions_hold_for_the_fixtures() {
 #[test]
 fn invalid_utf8_is_located() {
     let bytes = b"{\n  \"name\": \"d\xffmo\"\n}";
-    let err = load_spec_bytes(Path::new("x.json"), bytes).err().expect("invalid UTF-8 is an error");
+    let err = load_spec_bytes(Path::new("x.json"), bytes).expect_err("invalid UTF-8 is an error");
     assert_eq!(
         err.to_string(),
-        "x.json:2:14: invalid UTF-8 (byte 0xff at byte offset 15): a spec file must be UTF-8 text"
+        "x.json:2:13: invalid UTF-8 (byte 0xff at byte offset 14): a spec file must be UTF-8 text"
     );
 }
 
 #[test]
 fn a_byte_order_mark_is_accepted_and_invisible_in_positions() {
-    let text = String::from_utf8(read(Path::new("tests/broken-specs/wrong-type.json"))).expect("UTF-8");
+    let text =
+        String::from_utf8(read(Path::new("tests/broken-specs/wrong-type.json"))).expect("UTF-8");
     let with_bom = format!("\u{feff}{text}");
-    let plain = load_spec_str(Path::new("x.json"), &text).err().map(|e| e.to_string());
-    let bom = load_spec_str(Path::new("x.json"), &with_bom).err().map(|e| e.to_string());
+    let plain = load_spec_str(Path::new("x.json"), &text)
+        .err()
+        .map(|e| e.to_string());
+    let bom = load_spec_str(Path::new("x.json"), &with_bom)
+        .err()
+        .map(|e| e.to_string());
     assert!(plain.is_some());
     assert_eq!(plain, bom);
-    let good = load_spec_bytes(Path::new("ok.json"), &read(Path::new("tests/fuzz-corpus/ok-bom-spec.json")))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(good.locate("/cases/1/steps/2").to_string(), "ok.json:72:9");
+    let good = load_spec_bytes(
+        Path::new("ok.json"),
+        &read(Path::new("tests/fuzz-corpus/ok-bom-spec.json")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(good.locate("/cases/1/steps/2").to_string(), "ok.json:71:9");
     assert_eq!(good.locate("/name").to_string(), "ok.json:3:11");
 }
 
 #[test]
 fn lint_reports_every_error_in_file_order() {
-    let text = String::from_utf8(read(Path::new("tests/broken-specs/duplicate-case-id.json"))).expect("UTF-8");
+    let text = String::from_utf8(read(Path::new("tests/broken-specs/duplicate-case-id.json")))
+        .expect("UTF-8");
     let text = text
-        .replace("\"call\": \"login\",\n          \"name\": \"first\"", "\"call\": \"signin\"")
+        .replace(
+            "\"call\": \"login\",\n          \"name\": \"first\"",
+            "\"call\": \"signin\"",
+        )
         .replace("\"path\": \"/login\"", "\"path\": \"/login/{{nobody}}\"");
-    let errors: Vec<String> = lint_spec_str(Path::new("x.json"), &text).iter().map(ToString::to_string).collect();
-    assert_eq!(errors.len(), 3, "{errors:#?}");
-    assert!(errors[0].contains("/operations/login/path: unknown variable `{{nobody}}`"), "{}", errors[0]);
-    assert!(errors[1].contains("/cases/1/id: duplicate case id `login-ok`"), "{}", errors[1]);
-    assert!(errors[2].contains("/cases/1/steps/0/call: no operation named `signin`"), "{}", errors[2]);
+    let errors: Vec<String> = lint_spec_str(Path::new("x.json"), &text)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    // Without its login step, case 1 also uses `{{token}}` before any step captured it (twice).
+    let expected = [
+        "x.json:18:15: /operations/login/path: unknown variable `{{nobody}}`",
+        "x.json:56:13: /cases/1/id: duplicate case id `login-ok`",
+        "x.json:62:19: /cases/1/steps/0/call: no operation named `signin`",
+        "x.json:65:19: /cases/1/steps/1/call: operation `logout` uses `{{token}}`",
+        "x.json:71:19: /cases/1/steps/2/call: operation `logout` uses `{{token}}`",
+    ];
+    assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+    for (e, x) in errors.iter().zip(expected) {
+        assert!(e.starts_with(x), "`{e}` does not start with `{x}`");
+    }
+    assert!(errors[3].ends_with(
+        "it is captured by operation `login`, which no earlier step of this case calls"
+    ));
 }
 
 /// Inputs that once broke (or would break) a loader: no panic, a located one-line error.
@@ -312,18 +395,28 @@ fn fuzz_regression_corpus_never_panics() {
     assert!(corpus.len() >= 10, "the corpus is missing: {corpus:?}");
     for rel in corpus {
         let bytes = read(&rel);
-        let name = format!("fuzz/{}", rel.file_name().unwrap_or_default().to_string_lossy());
+        let name = format!(
+            "fuzz/{}",
+            rel.file_name().unwrap_or_default().to_string_lossy()
+        );
         if let Ok(text) = std::str::from_utf8(&bytes) {
             let _ = SourceMap::build(text);
         }
         let errors = lint_spec_bytes(Path::new(&name), &bytes);
-        let ok = rel.file_name().is_some_and(|n| n.to_string_lossy().starts_with("ok-"));
+        let ok = rel
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("ok-"));
         if ok {
             let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
             assert!(errors.is_empty(), "{}: {shown:?}", rel.display());
         } else {
             assert!(!errors.is_empty(), "{} loads", rel.display());
-            assert!(errors.len() <= 50, "{}: {} errors", rel.display(), errors.len());
+            assert!(
+                errors.len() <= 50,
+                "{}: {} errors",
+                rel.display(),
+                errors.len()
+            );
         }
         for e in &errors {
             assert!(matches!(e, SpecError::Invalid { .. }), "{e}");
@@ -335,8 +428,13 @@ fn fuzz_regression_corpus_never_panics() {
 #[test]
 fn the_documented_example_loads() {
     let doc = String::from_utf8(read(Path::new("docs/spec-format.md"))).expect("UTF-8");
-    let start = doc.find("```json\n").expect("docs/spec-format.md has a ```json example") + 8;
-    let len = doc[start..].find("```").expect("the example block is closed");
+    let start = doc
+        .find("```json\n")
+        .expect("docs/spec-format.md has a ```json example")
+        + 8;
+    let len = doc[start..]
+        .find("```")
+        .expect("the example block is closed");
     let loaded = load_spec_str(Path::new("docs/spec-format.md"), &doc[start..start + len])
         .unwrap_or_else(|e| panic!("the documented example does not load: {e}"));
     assert!(!loaded.spec.cases.is_empty());
@@ -366,7 +464,10 @@ fn lint_binary_fails_with_a_location() {
     );
     let (code, _, stderr) = lint_command(root(), &["tests/broken-specs/no-such-file.json"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("tests/broken-specs/no-such-file.json: cannot read"), "{stderr}");
+    assert!(
+        stderr.contains("tests/broken-specs/no-such-file.json: cannot read"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -379,21 +480,34 @@ fn lint_binary_walks_specs_and_scenarios() {
     std::fs::write(dir.path().join("specs/demo.json"), &good).expect("write");
     std::fs::write(dir.path().join("specs/more/demo2.json"), &good).expect("write");
     // Not specs: skipped.
-    std::fs::write(dir.path().join("specs/schema/spec.schema.json"), b"{\"type\": \"object\"}").expect("write");
+    std::fs::write(
+        dir.path().join("specs/schema/spec.schema.json"),
+        b"{\"type\": \"object\"}",
+    )
+    .expect("write");
     std::fs::write(dir.path().join("specs/README.md"), b"# specs").expect("write");
 
     let (code, stdout, stderr) = lint_command(dir.path(), &[]);
     assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
-    assert_eq!(stdout, "ok   specs/demo.json (2 cases)\nok   specs/more/demo2.json (2 cases)\n");
+    assert_eq!(
+        stdout,
+        "ok   specs/demo.json (2 cases)\nok   specs/more/demo2.json (2 cases)\n"
+    );
 
     std::fs::write(dir.path().join("scenarios/broken.json"), b"{\"spec\": ").expect("write");
     let (code, stdout, stderr) = lint_command(dir.path(), &[]);
     assert_eq!(code, 2, "stdout: {stdout}\nstderr: {stderr}");
     assert!(stderr.contains("scenarios/broken.json:1:"), "{stderr}");
-    assert!(stdout.contains("ok   specs/demo.json (2 cases)"), "{stdout}");
+    assert!(
+        stdout.contains("ok   specs/demo.json (2 cases)"),
+        "{stdout}"
+    );
 
     let empty = tempfile::tempdir().expect("a temporary directory");
     let (code, _, stderr) = lint_command(empty.path(), &[]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("no *.json file under specs/ or scenarios/"), "{stderr}");
+    assert!(
+        stderr.contains("no *.json file under specs/ or scenarios/"),
+        "{stderr}"
+    );
 }

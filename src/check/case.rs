@@ -30,6 +30,7 @@ pub struct RawStep {
     pub index: usize,
     pub call: String,
     pub name: Option<String>,
+    /// The request as built from the spec (the client adds `Accept: */*` when it has none).
     pub request: Option<RequestData>,
     pub response: Option<ResponseData>,
     pub checks: Vec<CheckResult>,
@@ -129,11 +130,14 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
                     capture_failures.remove(name);
                 }
                 Err(why) => {
-                    capture_failures.insert(name.clone(), format!("step {j} (`{}`): {why}", step.call));
+                    capture_failures
+                        .insert(name.clone(), format!("step {j} (`{}`): {why}", step.call));
                 }
             }
         }
-        let eval_vars = vars.with_overrides(&step.with).unwrap_or_else(|_| vars.clone());
+        let eval_vars = vars
+            .with_overrides(&step.with)
+            .unwrap_or_else(|_| vars.clone());
         let checks = evaluate(&StepEval {
             loaded: run.loaded,
             case_index: index,

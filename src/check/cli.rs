@@ -18,7 +18,9 @@ use super::plan::{parse_var, CheckPlan, RunOptions, Target};
 use super::runner::{run_specs_with, Progress};
 use super::stop::{stop_channel, StopHandle};
 use crate::cli::{exit, CheckArgs};
-use crate::report::{parse_report_arg, write_report, write_terminal, ReportError, ReportFormat, TerminalOptions};
+use crate::report::{
+    parse_report_arg, write_report, write_terminal, ReportError, ReportFormat, TerminalOptions,
+};
 use crate::server::{Fault, HashCost, UnknownFault};
 use crate::spec::{find_spec, load_spec, spec_files, LoadedSpec, SpecError, Vars};
 
@@ -45,6 +47,8 @@ pub enum CheckCliError {
     NoSpecs(String),
     #[error("spec `{spec}`: {message}")]
     Variable { spec: String, message: String },
+    #[error("--var {name}: no spec defines `{name}` (known: {known})")]
+    UnknownVar { name: String, known: String },
     #[error("{0}")]
     Unreachable(#[from] ProbeError),
 }
@@ -88,10 +92,12 @@ pub fn prepare(args: &CheckArgs) -> Result<Prepared, CheckCliError> {
                 .iter()
                 .map(|f| f.parse::<Fault>())
                 .collect::<Result<Vec<_>, _>>()?;
-            let hash_cost: HashCost = args
-                .hash_cost
-                .parse()
-                .map_err(|e: crate::server::UnknownHashCost| CheckCliError::HashCost(e.to_string()))?;
+            let hash_cost: HashCost =
+                args.hash_cost
+                    .parse()
+                    .map_err(|e: crate::server::UnknownHashCost| {
+                        CheckCliError::HashCost(e.to_string())
+                    })?;
             Target::Embedded { faults, hash_cost }
         }
     };
@@ -105,6 +111,22 @@ pub fn prepare(args: &CheckArgs) -> Result<Prepared, CheckCliError> {
         max_body: args.max_body,
         strict: args.strict,
     };
+    for name in plan.vars.keys() {
+        let defined = |l: &Arc<LoadedSpec>| l.spec.variables.contains_key(name);
+        if !plan.specs.iter().any(defined) {
+            let mut known: Vec<&str> = plan
+                .specs
+                .iter()
+                .flat_map(|l| l.spec.variables.keys().map(String::as_str))
+                .collect();
+            known.sort_unstable();
+            known.dedup();
+            return Err(CheckCliError::UnknownVar {
+                name: name.clone(),
+                known: known.join(", "),
+            });
+        }
+    }
     for loaded in &plan.specs {
         Vars::from_spec(&loaded.spec, &plan.vars, |n| plan.env.get(n).cloned()).map_err(|e| {
             CheckCliError::Variable {
@@ -144,6 +166,15 @@ pub fn load_specs(names: &[String], dir: &Path) -> Result<Vec<LoadedSpec>, Check
 struct StderrProgress;
 
 impl Progress for StderrProgress {
+    fn spec_started(&self, spec: &LoadedSpec, target: &str) {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "sessionspec: checking {} ({} cases) against {target}",
+            spec.spec.name,
+            spec.spec.cases.len()
+        );
+    }
+
     fn spec_finished(&self, outcome: &SpecOutcome) {
         let count = |s: CaseStatus| outcome.cases.iter().filter(|c| c.status == s).count();
         let line = match &outcome.error {
@@ -165,29 +196,63 @@ impl Progress for StderrProgress {
 /// Which signal stopped the run (0: none).
 const NO_SIGNAL: u8 = 0;
 
-/// Stops the run on the first SIGINT or SIGTERM and records which one arrived.
-async fn watch_signals(handle: StopHandle, which: Arc<AtomicU8>) {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// The termination signals `check` stops on, listening from the moment this is built (so that a
+/// signal arriving as soon as the run starts is not lost to the default handler).
+struct Signals {
     #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Signals {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    let (code, name) = tokio::select! {
-        _ = interrupt => (exit::SIGINT, "SIGINT"),
-        _ = terminate => (exit::SIGTERM, "SIGTERM"),
-    };
+        #[cfg(not(unix))]
+        {
+            Signals {}
+        }
+    }
+
+    /// Waits for the first signal; returns its exit code and name.
+    async fn first(mut self) -> (u8, &'static str) {
+        #[cfg(unix)]
+        {
+            async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        if s.recv().await.is_none() {
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                _ = recv(&mut self.interrupt) => (exit::SIGINT, "SIGINT"),
+                _ = recv(&mut self.terminate) => (exit::SIGTERM, "SIGTERM"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            (exit::SIGINT, "SIGINT")
+        }
+    }
+}
+
+/// Stops the run on the first SIGINT or SIGTERM and records which one arrived.
+async fn watch_signals(signals: Signals, handle: StopHandle, which: Arc<AtomicU8>) {
+    let (code, name) = signals.first().await;
     which.store(code, Ordering::SeqCst);
     handle.stop();
     let _ = writeln!(
@@ -227,7 +292,7 @@ pub async fn run(args: CheckArgs) -> u8 {
 
     let (handle, stop) = stop_channel();
     let signal = Arc::new(AtomicU8::new(NO_SIGNAL));
-    let watcher = tokio::spawn(watch_signals(handle, signal.clone()));
+    let watcher = tokio::spawn(watch_signals(Signals::install(), handle, signal.clone()));
     let outcome = run_specs_with(&prepared.plan, &stop, &StderrProgress).await;
     watcher.abort();
     let signal = signal.load(Ordering::SeqCst);
@@ -244,7 +309,10 @@ pub async fn run(args: CheckArgs) -> u8 {
     }
     for (format, path) in &prepared.reports {
         match write_report(*format, &outcome, path) {
-            Ok(()) => eprintln!("sessionspec: wrote the {format} report to {}", path.display()),
+            Ok(()) => eprintln!(
+                "sessionspec: wrote the {format} report to {}",
+                path.display()
+            ),
             Err(e) => {
                 eprintln!("error: {e}");
                 if code == exit::OK || code == exit::FAILED {
@@ -272,24 +340,53 @@ mod tests {
 
     #[test]
     fn usage_errors_are_one_line() {
-        let e = prepare(&args(&["--var", "novalue"])).unwrap_err().to_string();
-        assert!(e.contains("NAME=VALUE"), "{e}");
-        let e = prepare(&args(&["--fault", "bogus"])).unwrap_err().to_string();
-        assert!(e.contains("no-revoke") && e.contains("flaky"), "{e}");
-        let e = prepare(&args(&["--fault", "no-revoke", "--target", "http://127.0.0.1:1"]))
+        let e = prepare(&args(&["--var", "novalue"]))
             .unwrap_err()
             .to_string();
+        assert!(e.contains("NAME=VALUE"), "{e}");
+        let e = prepare(&args(&["--fault", "bogus"]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no-revoke") && e.contains("flaky"), "{e}");
+        let e = prepare(&args(&[
+            "--fault",
+            "no-revoke",
+            "--target",
+            "http://127.0.0.1:1",
+        ]))
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("--fault needs the embedded server"), "{e}");
-        let e = prepare(&args(&["--report", "yaml"])).unwrap_err().to_string();
+        let e = prepare(&args(&["--report", "yaml"]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("yaml"), "{e}");
-        let e = prepare(&args(&["--hash-cost", "max"])).unwrap_err().to_string();
+        let e = prepare(&args(&["--hash-cost", "max"]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--hash-cost"), "{e}");
-        let e = prepare(&args(&["--target", "ftp://x"])).unwrap_err().to_string();
+        let e = prepare(&args(&["--target", "ftp://x"]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("http://"), "{e}");
-        let e = prepare(&args(&["--concurrency", "0"])).unwrap_err().to_string();
+        let e = prepare(&args(&["--spec", "rails-jwt", "--var", "nope=1"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no spec defines `nope`") && e.contains("password"),
+            "{e}"
+        );
+        let e = prepare(&args(&["--concurrency", "0"]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("at least 1"), "{e}");
         for e in [
-            prepare(&args(&["--spec", "no-such-spec", "--specs-dir", "no/such/dir"])),
+            prepare(&args(&[
+                "--spec",
+                "no-such-spec",
+                "--specs-dir",
+                "no/such/dir",
+            ])),
             prepare(&args(&["--specs-dir", "no/such/dir"])),
         ] {
             let e = e.unwrap_err().to_string();

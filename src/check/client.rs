@@ -43,6 +43,18 @@ pub enum ProbeError {
     Unreachable { url: String, reason: ExchangeError },
 }
 
+/// What the client sends as `Accept` when a request has none: reqwest always adds it (as curl
+/// does), so reports record it ([`with_wire_defaults`]) to show requests exactly as sent.
+pub const DEFAULT_ACCEPT: &str = "*/*";
+
+/// `req` as it goes on the wire: with `Accept: */*` added when it has no `Accept`.
+pub fn with_wire_defaults(mut req: RequestData) -> RequestData {
+    if req.header("accept").is_none() {
+        req.headers.push(("Accept".into(), DEFAULT_ACCEPT.into()));
+    }
+    req
+}
+
 /// Sends resolved requests; cheap to clone (the pool is shared).
 #[derive(Debug, Clone)]
 pub struct HttpClient {
@@ -92,7 +104,7 @@ impl HttpClient {
         for (name, value) in &req.headers {
             let n = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| bad(format!("invalid header name `{name}`")))?;
-            let v = HeaderValue::from_str(value)
+            let v = HeaderValue::from_bytes(value.as_bytes())
                 .map_err(|_| bad(format!("invalid value of header `{name}`")))?;
             headers.append(n, v);
         }
@@ -248,7 +260,8 @@ mod tests {
     #[tokio::test]
     async fn reads_status_headers_and_body_without_redirects() {
         let url = raw_server(
-            b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nhi".to_vec(),
+            b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nhi"
+                .to_vec(),
             true,
         )
         .await;
@@ -277,14 +290,21 @@ mod tests {
         let client = HttpClient::new(Duration::from_secs(5), 1024).unwrap();
         let err = client.send(&get(&url)).await.unwrap_err();
         assert!(
-            matches!(err, ExchangeError::InvalidResponse(_) | ExchangeError::Closed),
+            matches!(
+                err,
+                ExchangeError::InvalidResponse(_) | ExchangeError::Closed
+            ),
             "{err:?}"
         );
     }
 
     #[tokio::test]
     async fn slow_body_times_out() {
-        let url = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab".to_vec(), false).await;
+        let url = raw_server(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab".to_vec(),
+            false,
+        )
+        .await;
         let client = HttpClient::new(Duration::from_millis(300), 1024).unwrap();
         let err = client.send(&get(&url)).await.unwrap_err();
         assert_eq!(err, ExchangeError::Timeout(Duration::from_millis(300)));
@@ -293,7 +313,11 @@ mod tests {
 
     #[tokio::test]
     async fn short_body_is_a_closed_connection() {
-        let url = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab".to_vec(), true).await;
+        let url = raw_server(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab".to_vec(),
+            true,
+        )
+        .await;
         let client = HttpClient::new(Duration::from_secs(5), 1024).unwrap();
         let err = client.send(&get(&url)).await.unwrap_err();
         assert_eq!(err, ExchangeError::Closed, "{err}");
@@ -308,7 +332,10 @@ mod tests {
         };
         let url = format!("http://127.0.0.1:{port}");
         let client = HttpClient::new(Duration::from_secs(5), 1024).unwrap();
-        assert_eq!(client.send(&get(&url)).await.unwrap_err(), ExchangeError::Refused);
+        assert_eq!(
+            client.send(&get(&url)).await.unwrap_err(),
+            ExchangeError::Refused
+        );
         let err = probe(&url, Duration::from_secs(2)).await.unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -319,8 +346,24 @@ mod tests {
     #[tokio::test]
     async fn probe_rejects_bad_urls() {
         let t = Duration::from_secs(1);
-        assert!(matches!(probe("not a url", t).await, Err(ProbeError::BadUrl { .. })));
-        assert!(matches!(probe("https://127.0.0.1:1", t).await, Err(ProbeError::Scheme { .. })));
+        assert!(matches!(
+            probe("not a url", t).await,
+            Err(ProbeError::BadUrl { .. })
+        ));
+        assert!(matches!(
+            probe("https://127.0.0.1:1", t).await,
+            Err(ProbeError::Scheme { .. })
+        ));
+    }
+
+    #[test]
+    fn wire_defaults_add_accept_only_when_absent() {
+        let mut req = get("http://127.0.0.1:1");
+        req.headers.clear();
+        let wire = with_wire_defaults(req.clone());
+        assert_eq!(wire.header("accept"), Some(DEFAULT_ACCEPT));
+        req.headers.push(("accept".into(), "text/html".into()));
+        assert_eq!(with_wire_defaults(req.clone()), req);
     }
 
     #[tokio::test]
@@ -328,6 +371,9 @@ mod tests {
         let client = HttpClient::new(Duration::from_secs(1), 1024).unwrap();
         let mut req = get("http://127.0.0.1:1");
         req.headers.push(("X-Bad".into(), "a\nb".into()));
-        assert!(matches!(client.send(&req).await, Err(ExchangeError::InvalidRequest(_))));
+        assert!(matches!(
+            client.send(&req).await,
+            Err(ExchangeError::InvalidRequest(_))
+        ));
     }
 }

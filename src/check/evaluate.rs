@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use jsonschema::Validator;
 
-use super::checks::{self, body, captured, headers, jsonapi, jwt, pointer_token, rfc9110, same_as, status};
+use super::checks::{
+    self, body, captured, headers, jsonapi, jwt, pointer_token, rfc9110, same_as, status,
+};
 use super::outcome::CheckResult;
 use crate::http::ResponseData;
 use crate::spec::template::{render_json, TemplateError};
@@ -71,7 +73,10 @@ pub fn evaluate(e: &StepEval<'_>) -> Vec<CheckResult> {
     let mut out: Vec<(CheckResult, String)> = Vec::new();
 
     if let Some(s) = &expect.status {
-        out.push((status::documented_status(e.response, s), format!("{base}/status")));
+        out.push((
+            status::documented_status(e.response, s),
+            format!("{base}/status"),
+        ));
     }
     for (name, rule) in &expect.headers {
         let at = format!("{base}/headers/{}", pointer_token(name));
@@ -82,7 +87,11 @@ pub fn evaluate(e: &StepEval<'_>) -> Vec<CheckResult> {
     }
     for (name, rule) in &expect.captured {
         let at = format!("{base}/captured/{}", pointer_token(name));
-        out.extend(captured_checks(e, name, rule).into_iter().map(|c| (c, at.clone())));
+        out.extend(
+            captured_checks(e, name, rule)
+                .into_iter()
+                .map(|c| (c, at.clone())),
+        );
     }
     if let Some(same) = &expect.same_as {
         for (k, part) in same.compare.iter().enumerate() {
@@ -93,14 +102,15 @@ pub fn evaluate(e: &StepEval<'_>) -> Vec<CheckResult> {
             ));
         }
     }
-    let step_pointer = format!("/cases/{}/steps/{}", e.case_index, e.step_index);
-    if let Some(c) = rfc9110::no_content_body(e.response) {
-        // An automatic check keeps its own rule: it is not what the case is about.
-        let mut c = c;
+    let mut results = finish(e, out);
+    if let Some(mut c) = rfc9110::no_content_body(e.response) {
+        // An automatic check keeps its own rule and points at the step: it is not what the case
+        // is about.
+        let step_pointer = format!("/cases/{}/steps/{}", e.case_index, e.step_index);
         c.location = Some(e.loaded.locate(&step_pointer));
-        return finish(e, out).into_iter().chain(std::iter::once(c)).collect();
+        results.push(c);
     }
-    finish(e, out)
+    results
 }
 
 fn finish(e: &StepEval<'_>, results: Vec<(CheckResult, String)>) -> Vec<CheckResult> {
@@ -116,16 +126,19 @@ fn finish(e: &StepEval<'_>, results: Vec<(CheckResult, String)>) -> Vec<CheckRes
         .collect()
 }
 
-/// A failing result for an expectation whose template cannot be rendered.
+/// A failing result for an expectation whose template cannot be rendered (typically: it names a
+/// value an earlier step failed to capture).
 fn unrenderable(e: &StepEval<'_>, check: String, err: &TemplateError) -> CheckResult {
-    let why = match err {
-        TemplateError::Unknown { name } => match e.capture_failures.get(name) {
-            Some(capture) => format!("variable `{name}` was not captured: {capture}"),
-            None => format!("variable `{name}` has no value"),
-        },
-        other => other.to_string(),
-    };
-    checks::fail(check, "a value to compare with", format!("nothing to compare: {why}"))
+    match err {
+        TemplateError::Unknown { name } => {
+            let why = match e.capture_failures.get(name) {
+                Some(capture) => format!("not captured: {capture}"),
+                None => "no such variable".to_owned(),
+            };
+            checks::fail(check, format!("a value of `{name}` to compare with"), why)
+        }
+        other => checks::fail(check, "a valid template", other.to_string()),
+    }
 }
 
 fn header_checks(
@@ -171,7 +184,10 @@ fn header_checks(
         out.push((headers::matches(resp, name, p), field("matches")));
     }
     if !contains.is_empty() {
-        out.push((headers::list_contains(resp, name, contains), field("contains")));
+        out.push((
+            headers::list_contains(resp, name, contains),
+            field("contains"),
+        ));
     }
     if let Some(m) = media_type {
         out.push((headers::media_type(resp, name, m), field("media_type")));
@@ -194,8 +210,16 @@ fn body_checks(e: &StepEval<'_>, b: &BodyExpect, at: &str, out: &mut Vec<(CheckR
         let pointer = field("schema");
         let c = match e.schemas.get(&pointer) {
             Some(Ok(v)) => body::matches_schema(resp, v),
-            Some(Err(why)) => checks::fail("body.schema", "a body valid against the schema", why.clone()),
-            None => checks::fail("body.schema", "a body valid against the schema", "a schema that was not compiled"),
+            Some(Err(why)) => checks::fail(
+                "body.schema",
+                "a body valid against the schema",
+                why.clone(),
+            ),
+            None => checks::fail(
+                "body.schema",
+                "a body valid against the schema",
+                "a schema that was not compiled",
+            ),
         };
         out.push((c, pointer));
     }
@@ -244,4 +268,91 @@ fn captured_checks(e: &StepEval<'_>, name: &str, rule: &ValueExpect) -> Vec<Chec
         None => e.vars.get(name).ok_or("no capture of that name ran"),
     };
     captured::captured_value(name, value, &rendered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::load_spec_str;
+    use indexmap::IndexMap;
+    use std::path::Path;
+
+    const SPEC: &str = r#"{
+  "name": "t",
+  "title": "t",
+  "source": "t",
+  "variables": { "want": { "default": "yes" } },
+  "operations": { "op": { "method": "GET", "path": "/",
+                          "capture": { "token": { "header": "X-Token" }, "missing": { "header": "X-Missing" } } } },
+  "cases": [
+    { "id": "c", "title": "c", "level": "must", "doc": "d", "rule": "RFC 9110 §15.3.5",
+      "steps": [ { "call": "op",
+                   "expect": { "status": 204,
+                               "headers": { "X-A": "{{want}}", "ETag": { "etag": "strong" } },
+                               "captured": { "token": { "equals": "{{missing}}" } } } } ] }
+  ]
+}"#;
+
+    #[test]
+    fn results_carry_locations_rules_and_rendered_values() {
+        let loaded = load_spec_str(Path::new("t.json"), SPEC).expect("the spec loads");
+        let vars = Vars::from_spec(&loaded.spec, &IndexMap::new(), |_| None).expect("vars");
+        let response = ResponseData {
+            status: 204,
+            headers: vec![
+                ("x-a".into(), "yes".into()),
+                ("etag".into(), "W/\"1\"".into()),
+            ],
+            body: b"oops".to_vec(),
+            truncated: false,
+        };
+        let mut failures = HashMap::new();
+        failures.insert("missing".to_owned(), "step 0 (`op`): no value".to_owned());
+        let results = evaluate(&StepEval {
+            loaded: &loaded,
+            case_index: 0,
+            step_index: 0,
+            case: &loaded.spec.cases[0],
+            response: &response,
+            vars: &vars,
+            capture_failures: &failures,
+            named: &HashMap::new(),
+            schemas: &SchemaCache::build(&loaded),
+            now: 0,
+        });
+        let checks: Vec<(&str, bool)> = results
+            .iter()
+            .map(|c| (c.check.as_str(), c.passed))
+            .collect();
+        assert_eq!(
+            checks,
+            [
+                ("status", true),
+                ("header:x-a", true),
+                ("header:etag.etag", false),
+                ("captured:token", false),
+                ("rfc9110.no_content_body", false),
+            ]
+        );
+        // The case's rule replaces a check's own; the automatic check keeps its own.
+        assert!(results[..4]
+            .iter()
+            .all(|c| c.rule.as_deref() == Some("RFC 9110 §15.3.5")));
+        assert_eq!(results[4].rule.as_deref(), Some("RFC 9110 §15.3.5"));
+        assert!(results[3].actual.contains("not captured: step 0"));
+        // Each result points at its expectation in the spec file.
+        let lines: Vec<usize> = results
+            .iter()
+            .filter_map(|c| c.location.as_ref().map(|l| l.line))
+            .collect();
+        assert_eq!(lines.len(), 5);
+        assert_eq!(lines[0], 11, "status is on line 11");
+        assert_eq!(lines[1], 12);
+        assert_eq!(lines[2], 12);
+        assert_eq!(lines[3], 13);
+        assert_eq!(lines[4], 10, "the automatic check points at the step");
+        assert!(results
+            .iter()
+            .all(|c| c.location.as_ref().is_some_and(|l| l.file == "t.json")));
+    }
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::case::{RawCase, RawStep};
+use super::client::with_wire_defaults;
 use super::outcome::{CaseOutcome, CheckResult, ResponseSummary, StepOutcome};
 use crate::http::ResponseData;
 use crate::redact::Redactor;
@@ -30,7 +31,11 @@ pub fn case_outcome(loaded: &LoadedSpec, raw: &RawCase, redactor: &Redactor) -> 
         location: loaded.locate(&format!("/cases/{}", raw.index)),
         status: raw.status,
         duration_ms: millis(raw.duration),
-        steps: raw.steps.iter().map(|s| step_outcome(s, redactor)).collect(),
+        steps: raw
+            .steps
+            .iter()
+            .map(|s| step_outcome(s, redactor))
+            .collect(),
     }
 }
 
@@ -39,10 +44,18 @@ fn step_outcome(raw: &RawStep, redactor: &Redactor) -> StepOutcome {
         index: raw.index,
         call: raw.call.clone(),
         name: raw.name.clone(),
-        request: raw.request.as_ref().map(|r| r.redacted(redactor)),
+        // The request as it went on the wire; curl adds the same default `Accept` itself.
+        request: raw
+            .request
+            .as_ref()
+            .map(|r| with_wire_defaults(r.clone()).redacted(redactor)),
         curl: raw.request.as_ref().map(|r| r.to_curl(redactor)),
         response: raw.response.as_ref().map(|r| summary(r, redactor)),
-        checks: raw.checks.iter().map(|c| redact_check(c, redactor)).collect(),
+        checks: raw
+            .checks
+            .iter()
+            .map(|c| redact_check(c, redactor))
+            .collect(),
         error: raw.error.as_ref().map(|e| redactor.redact(e)),
         duration_ms: millis(raw.duration),
     }
@@ -91,7 +104,11 @@ mod tests {
         let resp = ResponseData {
             status: 200,
             headers: vec![("set-cookie".into(), "sid=s3cret-token; HttpOnly".into())],
-            body: format!("{{\"t\":\"s3cret-token\",\"pad\":\"{}\"}}", "é".repeat(4000)).into_bytes(),
+            body: format!(
+                "{{\"t\":\"s3cret-token\",\"pad\":\"{}\"}}",
+                "é".repeat(4000)
+            )
+            .into_bytes(),
             truncated: false,
         };
         let s = summary(&resp, &r);

@@ -97,7 +97,9 @@ impl CheckPlan {
     /// The fault names of an embedded target (for reports).
     pub fn fault_names(&self) -> Vec<String> {
         match &self.target {
-            Target::Embedded { faults, .. } => faults.iter().map(|f| f.as_str().to_owned()).collect(),
+            Target::Embedded { faults, .. } => {
+                faults.iter().map(|f| f.as_str().to_owned()).collect()
+            }
             Target::Url(_) => Vec::new(),
         }
     }
@@ -119,7 +121,10 @@ mod tests {
 
     #[test]
     fn var_syntax() {
-        assert_eq!(parse_var("email=a@b=c"), Ok(("email".into(), "a@b=c".into())));
+        assert_eq!(
+            parse_var("email=a@b=c"),
+            Ok(("email".into(), "a@b=c".into()))
+        );
         assert_eq!(parse_var("empty="), Ok(("empty".into(), String::new())));
         assert!(parse_var("novalue").is_err());
         assert!(parse_var("=x").is_err());

@@ -13,7 +13,7 @@ use super::case::{run_case, skipped_case, RawCase, SpecRun};
 use super::client::HttpClient;
 use super::evaluate::SchemaCache;
 use super::finalize::{case_outcome, millis};
-use super::outcome::{RunOutcome, SpecOutcome, REPORT_FORMAT_VERSION};
+use super::outcome::{CaseStatus, RunOutcome, SpecOutcome, REPORT_FORMAT_VERSION};
 use super::plan::{CheckPlan, Target};
 use super::stop::Stop;
 use crate::redact::Redactor;
@@ -102,7 +102,30 @@ fn skipped(loaded: &LoadedSpec, interrupted: bool) -> Vec<super::outcome::CaseOu
         .collect()
 }
 
-async fn start_embedded(plan: &CheckPlan, loaded: &LoadedSpec) -> Result<Option<RunningServer>, String> {
+/// When no request of the spec got any response (every case errored on its exchange), the target
+/// is not speaking HTTP to us: one spec-level error rather than a failure per case.
+fn unanswered(raws: &[RawCase]) -> Option<String> {
+    let all_errored = !raws.is_empty()
+        && raws
+            .iter()
+            .all(|r| r.status == CaseStatus::Errored && !r.interrupted);
+    let any_response = raws
+        .iter()
+        .flat_map(|r| &r.steps)
+        .any(|s| s.response.is_some());
+    if !all_errored || any_response {
+        return None;
+    }
+    raws.iter()
+        .flat_map(|r| &r.steps)
+        .find(|s| s.request.is_some())
+        .and_then(|s| s.error.clone())
+}
+
+async fn start_embedded(
+    plan: &CheckPlan,
+    loaded: &LoadedSpec,
+) -> Result<Option<RunningServer>, String> {
     let Target::Embedded { faults, hash_cost } = &plan.target else {
         return Ok(None);
     };
@@ -184,6 +207,8 @@ async fn run_spec(
         .iter()
         .map(|raw| case_outcome(loaded, raw, &redactor))
         .collect();
+    out.error =
+        unanswered(&raws).map(|why| redactor.redact(&format!("no answer from {base_url}: {why}")));
     out.duration_ms = millis(started.elapsed());
     out
 }

@@ -103,9 +103,9 @@ async fn run_with(mut p: Prepared, host: String) -> u8 {
     control::install_logger();
     let interruption = Arc::new(Interruption::default());
     let signals = match control::watch_signals(Arc::clone(&interruption)) {
-        Ok(h) => h,
+        Ok(guard) => guard,
         Err(e) => {
-            eprintln!("error: cannot install the SIGINT/SIGTERM handler: {e}");
+            eprintln!("error: {e}");
             return exit::ERROR;
         }
     };
@@ -129,7 +129,7 @@ async fn run_with(mut p: Prepared, host: String) -> u8 {
         h.abort();
         control::clear_progress();
     }
-    signals.abort();
+    drop(signals);
     let metrics = match outcome {
         Ok(m) => m,
         Err(e) => {
@@ -170,9 +170,11 @@ async fn run_with(mut p: Prepared, host: String) -> u8 {
     {
         code = exit::ERROR;
     }
-    let mut out = std::io::stdout().lock();
-    let _ = report::write_terminal(&mut out, &results);
-    let _ = out.flush();
+    // Rendered first, printed with `print!` (which the test harness captures).
+    let mut summary = Vec::new();
+    let _ = report::write_terminal(&mut summary, &results);
+    print!("{}", String::from_utf8_lossy(&summary));
+    let _ = std::io::stdout().flush();
     code
 }
 
@@ -194,8 +196,12 @@ fn html_temp(dest: &std::path::Path) -> Result<PathBuf, String> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("cannot create the report directory `{}`: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        format!(
+            "cannot create the report directory `{}`: {e}",
+            dir.display()
+        )
+    })?;
     let tmp = tempfile::Builder::new()
         .prefix(".sessionspec-load-")
         .suffix(".html")
@@ -226,7 +232,10 @@ fn write_reports(
             LoadReportFormat::Html => match (html_tmp, html) {
                 (Some(tmp), Some(dest)) if tmp.is_file() => publish(tmp, dest)
                     .map_err(|e| format!("cannot write the report `{}`: {e}", dest.display())),
-                _ => Err(format!("goose wrote no HTML report for `{}`", path.display())),
+                _ => Err(format!(
+                    "goose wrote no HTML report for `{}`",
+                    path.display()
+                )),
             },
         };
         match written {
@@ -259,18 +268,18 @@ fn publish(tmp: &std::path::Path, dest: &std::path::Path) -> std::io::Result<()>
 
 /// Everything that can be refused before the run, all problems at once where possible.
 fn prepare(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
-    let path = find_scenario(&args.scenarios_dir, &args.scenario).map_err(|e| vec![e.to_string()])?;
+    let path =
+        find_scenario(&args.scenarios_dir, &args.scenario).map_err(|e| vec![e.to_string()])?;
     let loaded = load_scenario(&path, &args.specs_dir).map_err(|e| e.lines())?;
     let mut errors: Vec<String> = Vec::new();
 
     let requests = loaded.request_names();
     let mut texts = loaded.scenario.thresholds.clone();
     texts.extend(args.thresholds.iter().cloned());
-    let thresholds = parse_all(&texts, &requests)
-        .unwrap_or_else(|es| {
-            errors.extend(es.into_iter().map(|e| e.to_string()));
-            Vec::new()
-        });
+    let thresholds = parse_all(&texts, &requests).unwrap_or_else(|es| {
+        errors.extend(es.into_iter().map(|e| e.to_string()));
+        Vec::new()
+    });
 
     let mut reports = Vec::new();
     for r in &args.reports {
@@ -300,7 +309,10 @@ fn prepare(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
             loaded.scenario.name
         ));
     }
-    let users = args.users.or(loaded.scenario.users).unwrap_or(DEFAULT_USERS);
+    let users = args
+        .users
+        .or(loaded.scenario.users)
+        .unwrap_or(DEFAULT_USERS);
     if users == 0 {
         errors.push("--users must be at least 1".into());
     }
@@ -308,7 +320,9 @@ fn prepare(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
         Some(s) => match s.trim().parse::<f64>() {
             Ok(r) if r.is_finite() && r > 0.0 => r,
             _ => {
-                errors.push(format!("--hatch-rate: `{s}` is not a positive number of users per second"));
+                errors.push(format!(
+                    "--hatch-rate: `{s}` is not a positive number of users per second"
+                ));
                 1.0
             }
         },
@@ -372,7 +386,11 @@ fn variables(loaded: &LoadedScenario, given: &[String], errors: &mut Vec<String>
             Some((name, _)) => errors.push(format!(
                 "--var {name}: spec `{}` has no such variable (variables: {})",
                 spec.name,
-                spec.variables.keys().cloned().collect::<Vec<_>>().join(", ")
+                spec.variables
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
             None => errors.push(format!("--var `{v}`: write NAME=VALUE")),
         }
@@ -392,7 +410,9 @@ fn target(args: &LoadArgs, loaded: &LoadedScenario, errors: &mut Vec<String>) ->
                 Some(Target::Url(url.trim().trim_end_matches('/').to_owned()))
             }
             _ => {
-                errors.push(format!("--target: `{url}` is not an http(s) URL such as http://127.0.0.1:8080"));
+                errors.push(format!(
+                    "--target: `{url}` is not an http(s) URL such as http://127.0.0.1:8080"
+                ));
                 None
             }
         };
@@ -401,14 +421,21 @@ fn target(args: &LoadArgs, loaded: &LoadedScenario, errors: &mut Vec<String>) ->
     let dialect = match spec.dialect().parse::<Dialect>() {
         Ok(d) => Some(d),
         Err(e) => {
-            errors.push(format!("spec `{}`: {e}; pass --target to load another server", spec.name));
+            errors.push(format!(
+                "spec `{}`: {e}; pass --target to load another server",
+                spec.name
+            ));
             None
         }
     };
     let faults: Vec<Fault> = args
         .faults
         .iter()
-        .filter_map(|f| f.parse().map_err(|e| errors.push(format!("--fault: {e}"))).ok())
+        .filter_map(|f| {
+            f.parse()
+                .map_err(|e| errors.push(format!("--fault: {e}")))
+                .ok()
+        })
         .collect();
     let hash_cost: Option<HashCost> = args
         .hash_cost

@@ -4,7 +4,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
@@ -44,39 +44,76 @@ impl Interruption {
     }
 }
 
-/// Listens for SIGINT and SIGTERM while the attack runs. The handlers are installed before goose
-/// starts (so goose's own Ctrl-C handler steps aside); the first signal triggers goose's
-/// killswitch: users stop, goose writes its report, and we write ours, marked interrupted.
-pub fn watch_signals(interruption: Arc<Interruption>) -> std::io::Result<JoinHandle<()>> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut int = signal(SignalKind::interrupt())?;
-        let mut term = signal(SignalKind::terminate())?;
-        Ok(tokio::spawn(async move {
-            loop {
-                let code = tokio::select! {
-                    _ = int.recv() => Interruption::SIGINT,
-                    _ = term.recv() => Interruption::SIGTERM,
-                };
-                if interruption.record(code) {
-                    eprintln!("\nsessionspec: stopping the load run, writing what was measured…");
-                    goose::trigger_killswitch("interrupted by a signal");
-                } else {
-                    eprintln!("sessionspec: already stopping; the reports are being written");
-                }
-            }
-        }))
+/// The run that signals interrupt, if one is going.
+static ACTIVE: Mutex<Option<Arc<Interruption>>> = Mutex::new(None);
+
+/// Whether our SIGINT handler is installed (once per process).
+static SIGINT_HANDLER: OnceLock<Result<(), String>> = OnceLock::new();
+
+fn on_signal(code: u8) {
+    let active = ACTIVE
+        .lock()
+        .map(|a| a.clone())
+        .unwrap_or_else(|p| p.into_inner().clone());
+    let Some(interruption) = active else {
+        return;
+    };
+    if interruption.record(code) {
+        eprintln!("\nsessionspec: stopping the load run, writing what was measured…");
+        goose::trigger_killswitch("interrupted by a signal");
+    } else {
+        eprintln!("sessionspec: already stopping; the reports are being written");
     }
-    #[cfg(not(unix))]
-    {
-        Ok(tokio::spawn(async move {
-            while tokio::signal::ctrl_c().await.is_ok() {
-                if interruption.record(Interruption::SIGINT) {
-                    goose::trigger_killswitch("interrupted by Ctrl-C");
-                }
+}
+
+/// Routes SIGINT and SIGTERM to `interruption` while the returned guard lives: the first signal
+/// triggers goose's killswitch, so users stop, goose writes its report and we write ours, marked
+/// interrupted.
+///
+/// SIGINT goes through `ctrlc`, installed before goose's first attack: goose then fails to
+/// install its own (which would `exit(1)` on a second Ctrl-C and not tell us which signal came).
+/// SIGTERM goes through tokio. Between runs a signal is ignored (reports are being written).
+pub fn watch_signals(interruption: Arc<Interruption>) -> Result<SignalGuard, String> {
+    SIGINT_HANDLER
+        .get_or_init(|| {
+            ctrlc::set_handler(|| on_signal(Interruption::SIGINT)).map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| format!("cannot install the SIGINT handler: {e}"))?;
+    #[cfg(unix)]
+    let term = {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())
+            .map_err(|e| format!("cannot install the SIGTERM handler: {e}"))?;
+        Some(tokio::spawn(async move {
+            while term.recv().await.is_some() {
+                on_signal(Interruption::SIGTERM);
             }
         }))
+    };
+    #[cfg(not(unix))]
+    let term = None;
+    match ACTIVE.lock() {
+        Ok(mut a) => *a = Some(interruption),
+        Err(p) => *p.into_inner() = Some(interruption),
+    }
+    Ok(SignalGuard { term })
+}
+
+/// Stops routing signals to the run when dropped.
+pub struct SignalGuard {
+    term: Option<JoinHandle<()>>,
+}
+
+impl Drop for SignalGuard {
+    fn drop(&mut self) {
+        if let Some(t) = self.term.take() {
+            t.abort();
+        }
+        match ACTIVE.lock() {
+            Ok(mut a) => *a = None,
+            Err(p) => *p.into_inner() = None,
+        }
     }
 }
 

@@ -48,7 +48,9 @@ impl LoadReportFormat {
 pub enum ReportArgError {
     #[error("unknown load report format `{0}`: expected json, markdown or html, optionally followed by `:PATH` (e.g. `json:out/load.json`)")]
     UnknownFormat(String),
-    #[error("`--report {0}:` has an empty path: give one after the colon, or write `--report {0}`")]
+    #[error(
+        "`--report {0}:` has an empty path: give one after the colon, or write `--report {0}`"
+    )]
     EmptyPath(String),
     #[error("the html report must end in `.html` (goose picks its format by extension): `{0}`")]
     HtmlExtension(String),
@@ -125,7 +127,8 @@ fn rows(r: &LoadResults) -> Vec<[String; 11]> {
 }
 
 const HEADERS: [&str; 11] = [
-    "request", "method", "requests", "req/s", "errors", "p50", "p90", "p95", "p99", "max", "skipped",
+    "request", "method", "requests", "req/s", "errors", "p50", "p90", "p95", "p99", "max",
+    "skipped",
 ];
 
 fn status_line(o: &OperationStats) -> String {
@@ -242,7 +245,10 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
         Verdict::Passed => "passed".to_string(),
         Verdict::Failed => {
             let n = r.thresholds.iter().filter(|t| !t.passed).count();
-            format!("FAILED ({n} threshold{} violated)", if n == 1 { "" } else { "s" })
+            format!(
+                "FAILED ({n} threshold{} violated)",
+                if n == 1 { "" } else { "s" }
+            )
         }
         Verdict::Interrupted => "interrupted (partial results)".to_string(),
     };
@@ -342,8 +348,14 @@ mod tests {
             parse_report_arg("md:out/x.md").unwrap(),
             (LoadReportFormat::Markdown, PathBuf::from("out/x.md"))
         );
-        assert!(matches!(parse_report_arg("junit"), Err(ReportArgError::UnknownFormat(_))));
-        assert!(matches!(parse_report_arg("json:"), Err(ReportArgError::EmptyPath(_))));
+        assert!(matches!(
+            parse_report_arg("junit"),
+            Err(ReportArgError::UnknownFormat(_))
+        ));
+        assert!(matches!(
+            parse_report_arg("json:"),
+            Err(ReportArgError::EmptyPath(_))
+        ));
         assert!(matches!(
             parse_report_arg("html:out/x.htm"),
             Err(ReportArgError::HtmlExtension(_))

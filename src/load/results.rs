@@ -164,8 +164,8 @@ pub fn collect(metrics: &GooseMetrics, info: &RunInfo) -> LoadResults {
             (name.clone(), method.clone(), sample)
         })
         .collect();
-    let duration_s = measured_seconds(&metrics.history, info.metrics_reset)
-        .unwrap_or(metrics.duration as f64);
+    let duration_s =
+        measured_seconds(&metrics.history, info.metrics_reset).unwrap_or(metrics.duration as f64);
     let errors = metrics
         .errors
         .values()

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use goose::config::GooseConfiguration;
-use goose::goose::{GooseRequest, GooseUser, Scenario, Transaction, TransactionError, TransactionResult};
+use goose::goose::{
+    GooseRequest, GooseUser, Scenario, Transaction, TransactionError, TransactionResult,
+};
 use goose::metrics::{GooseCoordinatedOmissionMitigation, GooseMetrics};
 use goose::prelude::{GooseDefault, GooseDefaultType};
 use goose::{GooseAttack, GooseError};
@@ -88,12 +90,13 @@ pub async fn execute(
         .set_default(GooseDefault::NoTelnet, true)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
         .set_default(GooseDefault::Quiet, 1)?
-        .set_default(GooseDefault::CoordinatedOmissionMitigation, settings.co_mitigation.clone())?;
+        .set_default(
+            GooseDefault::CoordinatedOmissionMitigation,
+            settings.co_mitigation.clone(),
+        )?;
     match (settings.iterations, settings.run_time) {
         (Some(n), _) => attack = *attack.set_default(GooseDefault::Iterations, n)?,
-        (None, Some(secs)) => {
-            attack = *attack.set_default(GooseDefault::RunTime, secs as usize)?
-        }
+        (None, Some(secs)) => attack = *attack.set_default(GooseDefault::RunTime, secs as usize)?,
         (None, None) => {
             return Err(GooseError::InvalidOption {
                 option: "run_time".into(),
@@ -252,7 +255,8 @@ async fn run_step(
                 }
             }
             if let Some(why) = failure {
-                result = user.set_failure(&format!("capture: {why}"), &mut goose.request, None, None);
+                result =
+                    user.set_failure(&format!("capture: {why}"), &mut goose.request, None, None);
             }
         }
         Ok(_) => {}
@@ -329,8 +333,10 @@ async fn read(mut response: reqwest::Response, step: &StepPlan) -> Result<Respon
     };
     for name in &step.capture_headers {
         for v in response.headers().get_all(name.as_str()) {
-            data.headers
-                .push((name.clone(), String::from_utf8_lossy(v.as_bytes()).into_owned()));
+            data.headers.push((
+                name.clone(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            ));
         }
     }
     loop {

@@ -216,7 +216,7 @@ pub enum ScenarioError {
     Spec {
         path: String,
         spec: String,
-        source: SpecError,
+        source: Box<SpecError>,
     },
 }
 
@@ -299,8 +299,8 @@ pub(crate) fn normalized_flows(s: &Scenario) -> Vec<Flow> {
 }
 
 static SCHEMA: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::new(|| {
-    let value: serde_json::Value =
-        serde_json::from_str(SCHEMA_TEXT).map_err(|e| format!("the scenario schema is not JSON: {e}"))?;
+    let value: serde_json::Value = serde_json::from_str(SCHEMA_TEXT)
+        .map_err(|e| format!("the scenario schema is not JSON: {e}"))?;
     jsonschema::validator_for(&value).map_err(|e| format!("the scenario schema is invalid: {e}"))
 });
 
@@ -337,7 +337,11 @@ pub fn find_scenario(dir: &Path, name_or_file: &str) -> Result<PathBuf, Scenario
     Err(ScenarioError::NotFound {
         name: name_or_file.to_owned(),
         dir: dir.display().to_string(),
-        known: if known.is_empty() { "none".into() } else { known },
+        known: if known.is_empty() {
+            "none".into()
+        } else {
+            known
+        },
     })
 }
 
@@ -358,9 +362,8 @@ pub fn load_scenario_str(
 ) -> Result<LoadedScenario, ScenarioError> {
     let shown = path.display().to_string();
     let (scenario, source_map) = parse(&shown, text)?;
-    let spec_path = crate::spec::find_spec(specs_dir, &scenario.spec).map_err(|source| {
-        spec_error(&shown, &scenario.spec, &source_map, source)
-    })?;
+    let spec_path = crate::spec::find_spec(specs_dir, &scenario.spec)
+        .map_err(|source| spec_error(&shown, &scenario.spec, &source_map, source))?;
     let spec = crate::spec::load_spec(&spec_path)
         .map_err(|source| spec_error(&shown, &scenario.spec, &source_map, source))?;
     let loaded = LoadedScenario {
@@ -371,12 +374,12 @@ pub fn load_scenario_str(
     };
     let problems = super::semantic::check(&loaded);
     if !problems.is_empty() {
-        return Err(ScenarioError::Invalid(
-            problems
-                .into_iter()
-                .map(|(pointer, message)| locate(&shown, &loaded.source_map, &pointer, message))
-                .collect(),
-        ));
+        let mut diags: Vec<Diagnostic> = problems
+            .into_iter()
+            .map(|(pointer, message)| locate(&shown, &loaded.source_map, &pointer, message))
+            .collect();
+        diags.sort_by_key(|d| (d.line, d.column));
+        return Err(ScenarioError::Invalid(diags));
     }
     Ok(loaded)
 }
@@ -393,7 +396,7 @@ fn spec_error(shown: &str, spec: &str, map: &SourceMap, source: SpecError) -> Sc
         source => ScenarioError::Spec {
             path: shown.to_owned(),
             spec: spec.to_owned(),
-            source,
+            source: Box::new(source),
         },
     }
 }
@@ -421,9 +424,9 @@ fn parse(shown: &str, text: &str) -> Result<(Scenario, SourceMap), ScenarioError
         }])
     })?;
     let map = SourceMap::build(text);
-    let validator = SCHEMA.as_ref().map_err(|e| {
-        ScenarioError::Invalid(vec![locate(shown, &map, "", e.clone())])
-    })?;
+    let validator = SCHEMA
+        .as_ref()
+        .map_err(|e| ScenarioError::Invalid(vec![locate(shown, &map, "", e.clone())]))?;
     let mut problems: Vec<Diagnostic> = validator
         .iter_errors(&value)
         .map(|e| {
@@ -552,9 +555,10 @@ mod tests {
 
     #[test]
     fn durations_parse_and_print() {
-        let step: FlowStep =
-            serde_json::from_str(r#"{"call": "login", "think_time": {"min": "10ms", "max": "1s"}}"#)
-                .unwrap();
+        let step: FlowStep = serde_json::from_str(
+            r#"{"call": "login", "think_time": {"min": "10ms", "max": "1s"}}"#,
+        )
+        .unwrap();
         assert_eq!(
             step.think_time.map(ThinkTime::bounds),
             Some((Duration::from_millis(10), Duration::from_secs(1)))

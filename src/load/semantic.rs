@@ -78,7 +78,11 @@ pub(crate) fn check(loaded: &LoadedScenario) -> Vec<(String, String)> {
         let later: Vec<(String, String)> = parts
             .iter()
             .flat_map(|(_, steps)| steps.iter())
-            .filter_map(|st| spec.operations.get(&st.call).map(|op| (st.call.clone(), op)))
+            .filter_map(|st| {
+                spec.operations
+                    .get(&st.call)
+                    .map(|op| (st.call.clone(), op))
+            })
             .flat_map(|(call, op)| op.capture.keys().map(move |k| (k.clone(), call.clone())))
             .collect();
         for (part, steps) in parts {
@@ -178,7 +182,10 @@ fn check_step(
     let used = match operation_names(spec, op) {
         Ok(used) => used,
         Err(e) => {
-            out.push((format!("{at}/call"), format!("operation `{}`: {e}", step.call)));
+            out.push((
+                format!("{at}/call"),
+                format!("operation `{}`: {e}", step.call),
+            ));
             return;
         }
     };
@@ -288,4 +295,107 @@ fn join(names: &BTreeSet<String>) -> String {
 
 fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::load::scenario::load_scenario_str;
+
+    const SPEC: &str = r#"{
+      "name": "mini", "title": "t", "source": "t",
+      "variables": {"email": {"default": "a@b.c"}, "password": {"default": "pw", "secret": true}},
+      "operations": {
+        "login": {"method": "POST", "path": "/s", "body": {"json": {"email": "{{email}}", "password": "{{password}}"}},
+                  "capture": {"token": {"json": "/token"}}},
+        "logout": {"method": "DELETE", "path": "/s", "headers": {"Authorization": "Bearer {{token}}"}}
+      },
+      "cases": [{"id": "login-ok", "title": "logs in", "level": "must", "doc": "t",
+                 "steps": [{"call": "login", "expect": {"status": 200}}]}]
+    }"#;
+
+    fn problems(scenario: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("mini.json"), SPEC).unwrap();
+        match load_scenario_str(Path::new("x.json"), scenario, dir.path()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.lines(),
+        }
+    }
+
+    #[test]
+    fn a_good_scenario_passes() {
+        let ok = problems(
+            r#"{"name": "x", "spec": "mini", "run_time": "5s", "thresholds": ["login:p95<1s"],
+                "flow": [{"call": "login"}, {"call": "logout", "with": {"token": "{{token}}"}}]}"#,
+        );
+        assert_eq!(ok, Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_semantic_problem_is_located() {
+        let text = r#"{
+  "name": "y",
+  "spec": "mini",
+  "run_time": "2m",
+  "headline": "signin",
+  "thresholds": ["signin:p95<1s", "p95<soon"],
+  "flow": [
+    {"call": "logout"},
+    {"call": "lgin"},
+    {"call": "login", "with": {"emial": "x", "password": "{{secret}}"}},
+    {"call": "logout", "name": "login"}
+  ]
+}"#;
+        let p = problems(text);
+        let has = |needle: &str| p.iter().any(|l| l.contains(needle));
+        assert!(
+            has("x.json:2:11: /name: the name `y` must be the file stem `x`"),
+            "{p:#?}"
+        );
+        assert!(
+            has("x.json:4:15: /run_time: run_time 2m is longer than the 60s"),
+            "{p:#?}"
+        );
+        assert!(has("/flow/0/call: operation `logout`: `{{token}}` is neither a variable of spec `mini` nor captured by an earlier step (defined here: email, password); it is captured by `login`, which must run before"), "{p:#?}");
+        assert!(has("x.json:9:14: /flow/1/call: spec `mini` has no operation `lgin` (operations: login, logout)"), "{p:#?}");
+        assert!(has("/flow/2/with/emial: `with` sets `emial`, which operation `login` does not use (it uses: email, password)"), "{p:#?}");
+        assert!(
+            has("/flow/2/with/password: `{{secret}}` is neither"),
+            "{p:#?}"
+        );
+        assert!(has("x.json:11:32: /flow/3/name: request name `login` already names operation `login` (at /flow/2); one name, one operation"), "{p:#?}");
+        let mut sorted = p.clone();
+        sorted.sort_by_key(|l| {
+            let mut parts = l
+                .split(':')
+                .skip(1)
+                .map(|n| n.parse::<usize>().unwrap_or(0));
+            (parts.next(), parts.next())
+        });
+        assert_eq!(p, sorted, "in file order");
+        assert!(
+            has("/headline: headline `signin` names no request"),
+            "{p:#?}"
+        );
+        assert!(
+            has("/thresholds/0: threshold `signin:p95<1s`: no request named `signin`"),
+            "{p:#?}"
+        );
+        assert!(
+            has("/thresholds/1: threshold `p95<soon`: `soon` is not a time"),
+            "{p:#?}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_spec_points_at_spec() {
+        let p = problems(r#"{"name": "x", "spec": "nope", "flow": [{"call": "login"}]}"#);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("x.json:1:23: /spec: no spec named `nope`"),
+            "{p:?}"
+        );
+    }
 }

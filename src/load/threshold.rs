@@ -107,7 +107,9 @@ pub enum ThresholdError {
         value: String,
         expected: &'static str,
     },
-    #[error("threshold `{text}`: no request named `{request}` in this scenario (requests: {known})")]
+    #[error(
+        "threshold `{text}`: no request named `{request}` in this scenario (requests: {known})"
+    )]
     UnknownRequest {
         text: String,
         request: String,
@@ -171,12 +173,16 @@ impl Threshold {
                     "max" => Metric::Max,
                     _ => Metric::Avg,
                 };
-                let ms = parse_millis(value).ok_or_else(|| bad("a time such as 250ms, 1s or 800us"))?;
+                let ms =
+                    parse_millis(value).ok_or_else(|| bad("a time such as 250ms, 1s or 800us"))?;
                 (metric, ms)
             }
             "rps" => {
                 let n = value.strip_suffix("/s").unwrap_or(value).trim();
-                (Metric::Rps, number(n).ok_or_else(|| bad("a rate such as 50 or 12.5/s"))?)
+                (
+                    Metric::Rps,
+                    number(n).ok_or_else(|| bad("a rate such as 50 or 12.5/s"))?,
+                )
             }
             "errors" => match value.strip_suffix('%') {
                 Some(p) => (
@@ -256,7 +262,10 @@ impl Threshold {
             Metric::ErrorRate => (s.requests > 0).then(|| {
                 (
                     s.error_rate_pct,
-                    format!("errors = {}% ({} of {})", s.error_rate_pct, s.failures, s.requests),
+                    format!(
+                        "errors = {}% ({} of {})",
+                        s.error_rate_pct, s.failures, s.requests
+                    ),
                 )
             }),
             _ => Some((s.failures as f64, format!("errors = {}", s.failures))),
@@ -265,8 +274,16 @@ impl Threshold {
 
     /// `login:p95 < 250ms` in a canonical form (for messages).
     pub fn describe(&self) -> String {
-        let target = self.request.as_deref().map_or(String::new(), |r| format!("{r}:"));
-        format!("{target}{} {} {}", self.metric.name(), self.op.as_str(), self.limit)
+        let target = self
+            .request
+            .as_deref()
+            .map_or(String::new(), |r| format!("{r}:"));
+        format!(
+            "{target}{} {} {}",
+            self.metric.name(),
+            self.op.as_str(),
+            self.limit
+        )
     }
 }
 
@@ -293,7 +310,10 @@ fn parse_millis(s: &str) -> Option<f64> {
 }
 
 /// Parses every expression and checks its request names; all problems, not just the first.
-pub fn parse_all(texts: &[String], requests: &[String]) -> Result<Vec<Threshold>, Vec<ThresholdError>> {
+pub fn parse_all(
+    texts: &[String],
+    requests: &[String],
+) -> Result<Vec<Threshold>, Vec<ThresholdError>> {
     let mut ok = Vec::new();
     let mut errors = Vec::new();
     for t in texts {
@@ -322,7 +342,10 @@ mod tests {
         assert_eq!(t.request.as_deref(), Some("login"));
         assert_eq!((t.metric, t.op, t.limit), (Metric::P95, Op::Lt, 250.0));
         let t = Threshold::parse(" errors < 1% ").unwrap();
-        assert_eq!((t.request, t.metric, t.limit), (None, Metric::ErrorRate, 1.0));
+        assert_eq!(
+            (t.request, t.metric, t.limit),
+            (None, Metric::ErrorRate, 1.0)
+        );
         let t = Threshold::parse("login:rps>=50").unwrap();
         assert_eq!((t.metric, t.op, t.limit), (Metric::Rps, Op::Ge, 50.0));
         assert_eq!(Threshold::parse("p99<1s").unwrap().limit, 1000.0);
@@ -344,21 +367,48 @@ mod tests {
             Threshold::parse("latency<1s"),
             Err(ThresholdError::UnknownMetric { .. })
         ));
-        assert!(matches!(Threshold::parse("p95 250ms"), Err(ThresholdError::NoOperator { .. })));
-        assert!(matches!(Threshold::parse("p95=250ms"), Err(ThresholdError::NoOperator { .. })));
-        assert!(matches!(Threshold::parse("p95<fast"), Err(ThresholdError::BadValue { .. })));
-        assert!(matches!(Threshold::parse("p95<-1ms"), Err(ThresholdError::BadValue { .. })));
-        assert!(matches!(Threshold::parse("errors<150%"), Err(ThresholdError::BadValue { .. })));
-        assert!(matches!(Threshold::parse("errors<0.5"), Err(ThresholdError::BadValue { .. })));
-        assert!(matches!(Threshold::parse(":p95<1s"), Err(ThresholdError::UnknownRequest { .. })));
+        assert!(matches!(
+            Threshold::parse("p95 250ms"),
+            Err(ThresholdError::NoOperator { .. })
+        ));
+        assert!(matches!(
+            Threshold::parse("p95=250ms"),
+            Err(ThresholdError::NoOperator { .. })
+        ));
+        assert!(matches!(
+            Threshold::parse("p95<fast"),
+            Err(ThresholdError::BadValue { .. })
+        ));
+        assert!(matches!(
+            Threshold::parse("p95<-1ms"),
+            Err(ThresholdError::BadValue { .. })
+        ));
+        assert!(matches!(
+            Threshold::parse("errors<150%"),
+            Err(ThresholdError::BadValue { .. })
+        ));
+        assert!(matches!(
+            Threshold::parse("errors<0.5"),
+            Err(ThresholdError::BadValue { .. })
+        ));
+        assert!(matches!(
+            Threshold::parse(":p95<1s"),
+            Err(ThresholdError::UnknownRequest { .. })
+        ));
         let known = vec!["login".to_string(), "logout".to_string()];
-        let e = Threshold::parse("lgin:p95<1s").unwrap().check_names(&known).unwrap_err();
+        let e = Threshold::parse("lgin:p95<1s")
+            .unwrap()
+            .check_names(&known)
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "threshold `lgin:p95<1s`: no request named `lgin` in this scenario (requests: login, logout)"
         );
-        let errs = parse_all(&["lgin:p95<1s".into(), "p95<x".into(), "p95<1s".into()], &known)
-            .unwrap_err();
+        let errs = parse_all(
+            &["lgin:p95<1s".into(), "p95<x".into(), "p95<1s".into()],
+            &known,
+        )
+        .unwrap_err();
         assert_eq!(errs.len(), 2);
     }
 

@@ -93,12 +93,17 @@ pub fn write_html<W: Write>(mut w: W, run: &RunOutcome) -> io::Result<()> {
     if summary.uncounted_should_failures > 0 {
         writeln!(
             w,
-            "<p class=\"note\">{} not counted (run with <code>--strict</code> to count them).</p>",
+            "<p class=\"note\">{} not counted (run with <code>--strict</code> to count {}).</p>",
             plural(
                 summary.uncounted_should_failures,
                 "should-level failure is",
                 "should-level failures are"
-            )
+            ),
+            if summary.uncounted_should_failures == 1 {
+                "it"
+            } else {
+                "them"
+            }
         )?;
     }
     if run.interrupted {

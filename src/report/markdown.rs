@@ -131,13 +131,13 @@ pub fn write_markdown<W: Write>(mut w: W, run: &RunOutcome) -> io::Result<()> {
             writeln!(w, "{}\n", escape(spec.error.as_deref().unwrap_or_default()))?;
         }
         for (spec, case) in counted {
-            write_case(&mut w, spec, case)?;
+            write_case(&mut w, spec, case, false)?;
         }
     }
     if !uncounted.is_empty() {
         writeln!(w, "### Not counted (should-level, no `--strict`)\n")?;
         for (spec, case) in uncounted {
-            write_case(&mut w, spec, case)?;
+            write_case(&mut w, spec, case, true)?;
         }
     }
     Ok(())
@@ -153,8 +153,14 @@ fn failures(run: &RunOutcome, uncounted: bool) -> Vec<(&SpecOutcome, &CaseOutcom
         .collect()
 }
 
-fn write_case<W: Write>(w: &mut W, spec: &SpecOutcome, case: &CaseOutcome) -> io::Result<()> {
+fn write_case<W: Write>(
+    w: &mut W,
+    spec: &SpecOutcome,
+    case: &CaseOutcome,
+    uncounted: bool,
+) -> io::Result<()> {
     let (mark, what) = match case.status {
+        _ if uncounted => ("⚠️", ""),
         CaseStatus::Errored => ("💥", " — could not run"),
         _ => ("❌", ""),
     };
@@ -214,7 +220,11 @@ fn write_step<W: Write>(w: &mut W, case: &CaseOutcome, step: &StepOutcome) -> io
         writeln!(w)?;
     }
     if let Some(curl) = &step.curl {
-        let fence = fence_for(curl);
+        let curl: String = curl
+            .chars()
+            .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
+            .collect();
+        let fence = fence_for(&curl);
         writeln!(w, "{fence}sh\n{curl}\n{fence}\n")?;
     }
     Ok(())

@@ -201,6 +201,13 @@ fn write_case_detail<W: Write>(w: &mut W, ctx: &Ctx<'_>, case: &CaseOutcome) -> 
     let multi_step = case.steps.len() > 1;
     let mut printed = false;
     for step in &case.steps {
+        // The exchange and the curl line close the last block of a step, not every block.
+        let failed: Vec<&CheckResult> = step.checks.iter().filter(|c| !c.passed).collect();
+        for (i, check) in failed.iter().enumerate() {
+            printed = true;
+            let tail = i + 1 == failed.len() && step.error.is_none();
+            write_check(w, ctx, case, step, check, (&kind, &context), tail)?;
+        }
         if let Some(err) = &step.error {
             printed = true;
             writeln!(w)?;
@@ -219,10 +226,6 @@ fn write_case_detail<W: Write>(w: &mut W, ctx: &Ctx<'_>, case: &CaseOutcome) -> 
             }
             note(w, p, "rule", case.rule.as_deref())?;
             note(w, p, "reproduce", step.curl.as_deref())?;
-        }
-        for check in step.checks.iter().filter(|c| !c.passed) {
-            printed = true;
-            write_check(w, ctx, case, step, check, &kind, &context)?;
         }
     }
     if !printed {
@@ -248,8 +251,8 @@ fn write_check<W: Write>(
     case: &CaseOutcome,
     step: &StepOutcome,
     check: &CheckResult,
-    kind: &str,
-    context: &str,
+    (kind, context): (&str, &str),
+    tail: bool,
 ) -> io::Result<()> {
     let p = &ctx.p;
     writeln!(w)?;
@@ -270,11 +273,14 @@ fn write_check<W: Write>(
     }
     field(w, ctx, "expected:", &check.expected)?;
     field(w, ctx, "actual:", &check.actual)?;
-    if ctx.verbose {
+    if tail && ctx.verbose {
         exchange(w, ctx, step)?;
     }
     note(w, p, "rule", check.rule.as_deref().or(case.rule.as_deref()))?;
-    note(w, p, "reproduce", step.curl.as_deref())
+    if tail {
+        note(w, p, "reproduce", step.curl.as_deref())?;
+    }
+    Ok(())
 }
 
 /// `2 (logout)`: 1-based step number and the operation called.
@@ -400,6 +406,9 @@ fn write_verdict<W: Write>(w: &mut W, ctx: &Ctx<'_>, summary: &Summary) -> io::R
     let p = &ctx.p;
     let run = ctx.run;
     let t = &summary.total;
+    if !run.specs.is_empty() {
+        writeln!(w)?;
+    }
     if summary.uncounted_should_failures > 0 {
         let n = summary.uncounted_should_failures;
         let (what, them) = if n == 1 {
@@ -431,12 +440,13 @@ fn write_verdict<W: Write>(w: &mut W, ctx: &Ctx<'_>, summary: &Summary) -> io::R
         .iter()
         .filter(|s| s.verdict != Verdict::Pass)
         .count();
+    let of_specs = format!("{bad} of {}", plural(specs, "spec", "specs"));
     let words = match summary.verdict {
         Verdict::Pass if specs == 1 => "1 spec conforms".to_owned(),
         Verdict::Pass => format!("{specs} specs conform"),
-        Verdict::Fail if bad == 1 => format!("1 of {specs} does not conform"),
-        Verdict::Fail => format!("{bad} of {specs} do not conform"),
-        Verdict::Error => format!("{bad} of {specs} could not be fully checked"),
+        Verdict::Fail if bad == 1 => format!("{of_specs} does not conform"),
+        Verdict::Fail => format!("{of_specs} do not conform"),
+        Verdict::Error => format!("{of_specs} could not be fully checked"),
         Verdict::Incomplete => "not every case ran".to_owned(),
     };
     let mut line = format!(

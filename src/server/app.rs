@@ -148,7 +148,8 @@ fn drf_detail(status: StatusCode, fallback: &'static str) -> &'static str {
 #[derive(Debug)]
 pub(crate) struct Reply {
     status: StatusCode,
-    headers: HeaderMap,
+    /// In order; small, unlike a `HeaderMap`, so that `Result<_, Reply>` stays cheap.
+    headers: Vec<(HeaderName, HeaderValue)>,
     body: Vec<u8>,
 }
 
@@ -157,7 +158,7 @@ impl Reply {
     pub(crate) fn empty(status: StatusCode) -> Reply {
         Reply {
             status,
-            headers: HeaderMap::new(),
+            headers: Vec::new(),
             body: Vec::new(),
         }
     }
@@ -178,7 +179,8 @@ impl Reply {
     /// Sets (replaces) a header; a value that is not a valid header value is skipped.
     pub(crate) fn header(mut self, name: HeaderName, value: &str) -> Reply {
         if let Ok(v) = HeaderValue::from_str(value) {
-            self.headers.insert(name, v);
+            self.headers.retain(|(n, _)| *n != name);
+            self.headers.push((name, v));
         }
         self
     }
@@ -186,7 +188,7 @@ impl Reply {
     /// Adds a header line, keeping earlier ones of the same name.
     pub(crate) fn append(mut self, name: HeaderName, value: &str) -> Reply {
         if let Ok(v) = HeaderValue::from_str(value) {
-            self.headers.append(name, v);
+            self.headers.push((name, v));
         }
         self
     }
@@ -201,8 +203,8 @@ impl IntoResponse for Reply {
         let mut response = (self.status, self.body).into_response();
         // Our headers win over the defaults (`Content-Type: application/octet-stream` of `Vec<u8>`).
         response.headers_mut().remove(header::CONTENT_TYPE);
-        for (name, value) in self.headers.iter() {
-            response.headers_mut().append(name.clone(), value.clone());
+        for (name, value) in self.headers {
+            response.headers_mut().append(name, value);
         }
         response
     }

@@ -73,10 +73,11 @@ fn decode(s: &[u8], offset: usize) -> Result<String, FormError> {
         match s[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = s.get(i + 1..i + 3).ok_or(FormError::Escape(offset + i))?;
-                let hex = std::str::from_utf8(hex).map_err(|_| FormError::Escape(offset + i))?;
-                let byte = u8::from_str_radix(hex, 16).map_err(|_| FormError::Escape(offset + i))?;
-                out.push(byte);
+                let (Some(hi), Some(lo)) = (hex_digit(s.get(i + 1)), hex_digit(s.get(i + 2)))
+                else {
+                    return Err(FormError::Escape(offset + i));
+                };
+                out.push(hi << 4 | lo);
                 i += 2;
             }
             b => out.push(b),
@@ -84,6 +85,12 @@ fn decode(s: &[u8], offset: usize) -> Result<String, FormError> {
         i += 1;
     }
     String::from_utf8(out).map_err(|_| FormError::Utf8)
+}
+
+fn hex_digit(b: Option<&u8>) -> Option<u8> {
+    char::from(*b?)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// The first value of a form field.
@@ -96,7 +103,9 @@ pub(crate) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
 
 /// A non-empty string member of a JSON object.
 pub(crate) fn non_empty_str<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    map.get(name).and_then(Value::as_str).filter(|s| !s.is_empty())
+    map.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]
@@ -117,6 +126,7 @@ mod tests {
         assert_eq!(field(&f, "password"), Some("foo bar"));
         assert_eq!(form(b"a=%zz"), Err(FormError::Escape(2)));
         assert_eq!(form(b"a=%4"), Err(FormError::Escape(2)));
+        assert_eq!(form(b"a=%+f"), Err(FormError::Escape(2)));
         assert_eq!(form(b"a=%ff"), Err(FormError::Utf8));
         assert_eq!(form(b""), Ok(vec![]));
     }
@@ -125,7 +135,10 @@ mod tests {
     fn parses_json_objects() {
         assert!(json_object(b"{\"a\":1}").is_ok());
         assert!(matches!(json_object(b"{"), Err(JsonBodyError::Syntax(_))));
-        assert!(matches!(json_object(b"[1]"), Err(JsonBodyError::NotObject("an array"))));
+        assert!(matches!(
+            json_object(b"[1]"),
+            Err(JsonBodyError::NotObject("an array"))
+        ));
         let m = json_object(b"{\"a\":\"\",\"b\":\"x\",\"c\":1}").unwrap();
         assert_eq!(non_empty_str(&m, "a"), None);
         assert_eq!(non_empty_str(&m, "b"), Some("x"));

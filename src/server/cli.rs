@@ -9,7 +9,10 @@ use super::{start, Dialect, Fault, HashCost, ServerConfig};
 
 /// Turns the command line into a configuration, or a one-line error.
 fn config(args: &ServeArgs) -> Result<ServerConfig, String> {
-    let dialect: Dialect = args.dialect.parse().map_err(|e| format!("--dialect: {e}"))?;
+    let dialect: Dialect = args
+        .dialect
+        .parse()
+        .map_err(|e| format!("--dialect: {e}"))?;
     let faults = args
         .faults
         .iter()
@@ -83,7 +86,10 @@ pub async fn run(args: ServeArgs) -> u8 {
     if fault_list.is_empty() {
         eprintln!("serving {dialect}; stop with Ctrl-C");
     } else {
-        eprintln!("serving {dialect} with faults: {}; stop with Ctrl-C", fault_list.join(", "));
+        eprintln!(
+            "serving {dialect} with faults: {}; stop with Ctrl-C",
+            fault_list.join(", ")
+        );
     }
     let waited = termination().await;
     server.shutdown().await;
@@ -111,7 +117,13 @@ mod tests {
 
     #[test]
     fn parses_good_arguments() {
-        let c = config(&args("drf-sessions", "127.0.0.1:0", &["flaky", "no-etag"], "low")).unwrap();
+        let c = config(&args(
+            "drf-sessions",
+            "127.0.0.1:0",
+            &["flaky", "no-etag"],
+            "low",
+        ))
+        .unwrap();
         assert_eq!(c.dialect, Dialect::DrfSessions);
         assert_eq!(c.faults, vec![Fault::Flaky, Fault::NoEtag]);
         assert_eq!(c.hash_cost, HashCost::Low);
@@ -122,7 +134,10 @@ mod tests {
         for (a, needle) in [
             (args("django", "127.0.0.1:0", &[], "low"), "--dialect"),
             (args("rails-jwt", "localhost", &[], "low"), "--addr"),
-            (args("rails-jwt", "127.0.0.1:0", &["slow"], "low"), "--fault"),
+            (
+                args("rails-jwt", "127.0.0.1:0", &["slow"], "low"),
+                "--fault",
+            ),
             (args("rails-jwt", "127.0.0.1:0", &[], "max"), "--hash-cost"),
         ] {
             let e = config(&a).unwrap_err();

@@ -40,11 +40,7 @@ impl EntityTag {
     /// The project's tag of a representation: the first 32 hex digits of the SHA-256 of its bytes.
     pub fn of_representation(bytes: &[u8], weak: bool) -> Self {
         let digest = Sha256::digest(bytes);
-        let opaque: String = digest
-            .iter()
-            .take(16)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let opaque: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
         EntityTag { weak, opaque }
     }
 
@@ -293,7 +289,10 @@ mod tests {
         assert_eq!(tag("\"\"").opaque(), "");
         assert!(EntityTag::parse("abc").is_none());
         assert!(EntityTag::parse("\"abc").is_none());
-        assert!(EntityTag::parse("w/\"abc\"").is_none(), "W/ is case-sensitive");
+        assert!(
+            EntityTag::parse("w/\"abc\"").is_none(),
+            "W/ is case-sensitive"
+        );
         assert!(EntityTag::parse("\"a\" \"b\"").is_none());
         assert!(EntityTag::strong("a b").is_none());
         assert_eq!(EntityTag::weak("x").unwrap().to_string(), "W/\"x\"");
@@ -364,11 +363,19 @@ mod tests {
         let cases = [
             (&get, pre(None, None, None, None), Proceed),
             (&get, pre(Some("\"v1\""), None, None, None), Proceed),
-            (&get, pre(Some("W/\"v1\""), None, None, None), PreconditionFailed),
+            (
+                &get,
+                pre(Some("W/\"v1\""), None, None, None),
+                PreconditionFailed,
+            ),
             (&get, pre(Some("*"), None, None, None), Proceed),
             (&get, pre(Some("\"v0\", \"v1\""), None, None, None), Proceed),
             // If-Match wins over If-None-Match.
-            (&get, pre(Some("\"v0\""), Some("\"v1\""), None, None), PreconditionFailed),
+            (
+                &get,
+                pre(Some("\"v0\""), Some("\"v1\""), None, None),
+                PreconditionFailed,
+            ),
             // If-Unmodified-Since ignored when If-Match is present.
             (&get, pre(Some("\"v1\""), None, None, Some(10)), Proceed),
             (&get, pre(None, None, None, Some(999)), PreconditionFailed),
@@ -376,15 +383,27 @@ mod tests {
             (&get, pre(None, Some("W/\"v1\""), None, None), NotModified),
             (&get, pre(None, Some("*"), None, None), NotModified),
             (&get, pre(None, Some("\"v2\""), None, None), Proceed),
-            (&del, pre(None, Some("\"v1\""), None, None), PreconditionFailed),
+            (
+                &del,
+                pre(None, Some("\"v1\""), None, None),
+                PreconditionFailed,
+            ),
             // If-Modified-Since ignored with If-None-Match, and for DELETE.
             (&get, pre(None, Some("\"v2\""), Some(2000), None), Proceed),
             (&get, pre(None, None, Some(1000), None), NotModified),
             (&get, pre(None, None, Some(999), None), Proceed),
             (&del, pre(None, None, Some(2000), None), Proceed),
-            (&Method::HEAD, pre(None, None, Some(2000), None), NotModified),
+            (
+                &Method::HEAD,
+                pre(None, None, Some(2000), None),
+                NotModified,
+            ),
             // Unmodified-since failure wins over a not-modified.
-            (&get, pre(None, Some("\"v1\""), None, Some(5)), PreconditionFailed),
+            (
+                &get,
+                pre(None, Some("\"v1\""), None, Some(5)),
+                PreconditionFailed,
+            ),
         ];
         for (i, (method, p, want)) in cases.iter().enumerate() {
             assert_eq!(evaluate(method, p, &res), *want, "case {i}: {p:?}");
@@ -395,10 +414,22 @@ mod tests {
     fn resource_without_representation() {
         let res = ResourceState::default();
         let post = Method::POST;
-        assert_eq!(evaluate(&post, &pre(Some("*"), None, None, None), &res), Evaluation::PreconditionFailed);
-        assert_eq!(evaluate(&post, &pre(Some("\"x\""), None, None, None), &res), Evaluation::PreconditionFailed);
-        assert_eq!(evaluate(&post, &pre(None, Some("*"), None, None), &res), Evaluation::Proceed);
-        assert_eq!(evaluate(&post, &pre(None, None, Some(1), Some(1)), &res), Evaluation::Proceed);
+        assert_eq!(
+            evaluate(&post, &pre(Some("*"), None, None, None), &res),
+            Evaluation::PreconditionFailed
+        );
+        assert_eq!(
+            evaluate(&post, &pre(Some("\"x\""), None, None, None), &res),
+            Evaluation::PreconditionFailed
+        );
+        assert_eq!(
+            evaluate(&post, &pre(None, Some("*"), None, None), &res),
+            Evaluation::Proceed
+        );
+        assert_eq!(
+            evaluate(&post, &pre(None, None, Some(1), Some(1)), &res),
+            Evaluation::Proceed
+        );
     }
 
     #[test]
@@ -406,10 +437,19 @@ mod tests {
         let mut h = HeaderMap::new();
         h.append(header::IF_MATCH, HeaderValue::from_static("\"a\""));
         h.append(header::IF_MATCH, HeaderValue::from_static("\"b\""));
-        h.insert(header::IF_MODIFIED_SINCE, HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"));
-        h.insert(header::IF_UNMODIFIED_SINCE, HeaderValue::from_static("yesterday"));
+        h.insert(
+            header::IF_MODIFIED_SINCE,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        h.insert(
+            header::IF_UNMODIFIED_SINCE,
+            HeaderValue::from_static("yesterday"),
+        );
         let p = Preconditions::from_headers(&h);
-        assert_eq!(p.if_match, Some(TagList::Tags(vec![tag("\"a\""), tag("\"b\"")])));
+        assert_eq!(
+            p.if_match,
+            Some(TagList::Tags(vec![tag("\"a\""), tag("\"b\"")]))
+        );
         assert_eq!(p.if_modified_since, Some(at(784_111_777)));
         assert_eq!(p.if_unmodified_since, None, "invalid dates are ignored");
         assert!(p.if_none_match.is_none());

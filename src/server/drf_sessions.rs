@@ -116,17 +116,26 @@ fn detail(status: StatusCode, text: &str) -> Reply {
 }
 
 fn forbidden() -> Reply {
-    detail(StatusCode::FORBIDDEN, "You do not have permission to perform this action.")
+    detail(
+        StatusCode::FORBIDDEN,
+        "You do not have permission to perform this action.",
+    )
 }
 
 fn not_provided() -> Reply {
-    detail(StatusCode::UNAUTHORIZED, "Authentication credentials were not provided.")
-        .header(header::WWW_AUTHENTICATE, CHALLENGE)
+    detail(
+        StatusCode::UNAUTHORIZED,
+        "Authentication credentials were not provided.",
+    )
+    .header(header::WWW_AUTHENTICATE, CHALLENGE)
 }
 
 fn not_valid() -> Reply {
-    detail(StatusCode::UNAUTHORIZED, "Given token not valid for any token type")
-        .header(header::WWW_AUTHENTICATE, INVALID_CHALLENGE)
+    detail(
+        StatusCode::UNAUTHORIZED,
+        "Given token not valid for any token type",
+    )
+    .header(header::WWW_AUTHENTICATE, INVALID_CHALLENGE)
 }
 
 /// DRF's field validation of a required `CharField`.
@@ -161,7 +170,11 @@ async fn login(st: &Drf, kind: Kind, headers: &HeaderMap, body: Body) -> Reply {
         }
         Err(JsonBodyError::NotObject(kind)) => {
             let msg = format!("Invalid data. Expected a dictionary, but got {kind}.");
-            return Reply::json(StatusCode::BAD_REQUEST, JSON, &json!({"non_field_errors": [msg]}));
+            return Reply::json(
+                StatusCode::BAD_REQUEST,
+                JSON,
+                &json!({"non_field_errors": [msg]}),
+            );
         }
     };
     let login_field = match kind {
@@ -187,12 +200,18 @@ async fn login(st: &Drf, kind: Kind, headers: &HeaderMap, body: Body) -> Reply {
             return detail(StatusCode::NOT_FOUND, "No such user");
         }
         Ok(Authentication::UnknownUser | Authentication::WrongPassword) => {
-            return detail(StatusCode::UNAUTHORIZED, "No active account found with the given credentials")
-                .header(header::WWW_AUTHENTICATE, CHALLENGE);
+            return detail(
+                StatusCode::UNAUTHORIZED,
+                "No active account found with the given credentials",
+            )
+            .header(header::WWW_AUTHENTICATE, CHALLENGE);
         }
         Err(_) => return app.standard_error(StatusCode::INTERNAL_SERVER_ERROR),
     };
-    let who = Principal { kind, id: account.id };
+    let who = Principal {
+        kind,
+        id: account.id,
+    };
     let jti = tokens::jti();
     let (user_id, client_id) = match kind {
         Kind::User => (Some(who.id), None),
@@ -218,7 +237,13 @@ async fn login(st: &Drf, kind: Kind, headers: &HeaderMap, body: Body) -> Reply {
             sessions: BTreeMap::new(),
             last_modified: st.started,
         });
-        owner.sessions.insert(id, Live { device, jti: jti.clone() });
+        owner.sessions.insert(
+            id,
+            Live {
+                device,
+                jti: jti.clone(),
+            },
+        );
         owner.last_modified = now_seconds();
     }
     st.tokens.insert(jti, (who, id));
@@ -247,11 +272,20 @@ fn authenticate(st: &Drf, kind: Kind, headers: &HeaderMap) -> Result<Principal, 
     }
     let claims: Claims = st.app.jwt.verify(token.trim()).map_err(|_| not_valid())?;
     let who = match (claims.token_type.as_str(), claims.user_id, claims.client_id) {
-        ("access", Some(id), None) => Principal { kind: Kind::User, id },
-        ("access", None, Some(id)) => Principal { kind: Kind::Client, id },
+        ("access", Some(id), None) => Principal {
+            kind: Kind::User,
+            id,
+        },
+        ("access", None, Some(id)) => Principal {
+            kind: Kind::Client,
+            id,
+        },
         _ => return Err(not_valid()),
     };
-    let live = st.tokens.get(&claims.jti).is_some_and(|entry| entry.0 == who);
+    let live = st
+        .tokens
+        .get(&claims.jti)
+        .is_some_and(|entry| entry.0 == who);
     if !live || who.kind != kind {
         return Err(forbidden());
     }
@@ -324,9 +358,10 @@ fn list(st: &Drf, kind: Kind, method: &Method, path: IdPath, headers: &HeaderMap
         Evaluation::NotModified => with_etag(Reply::empty(StatusCode::NOT_MODIFIED))
             .header(header::CACHE_CONTROL, LIST_CACHE)
             .header(header::VARY, "Authorization"),
-        Evaluation::PreconditionFailed => {
-            with_etag(detail(StatusCode::PRECONDITION_FAILED, "Precondition failed."))
-        }
+        Evaluation::PreconditionFailed => with_etag(detail(
+            StatusCode::PRECONDITION_FAILED,
+            "Precondition failed.",
+        )),
         Evaluation::Proceed => with_etag(reply)
             .header(header::LAST_MODIFIED, &http_date(last_modified))
             .header(header::CACHE_CONTROL, LIST_CACHE)
@@ -367,7 +402,9 @@ fn destroy(st: &Drf, kind: Kind, path: IdPath, headers: &HeaderMap) -> Reply {
         st.tokens.remove(&live.jti);
     }
     match app.faults.deleted() {
-        StatusCode::NO_CONTENT => Reply::empty(StatusCode::NO_CONTENT).header(header::CONTENT_TYPE, JSON),
+        StatusCode::NO_CONTENT => {
+            Reply::empty(StatusCode::NO_CONTENT).header(header::CONTENT_TYPE, JSON)
+        }
         status => Reply::json(status, JSON, &json!({})),
     }
 }

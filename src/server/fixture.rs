@@ -61,7 +61,9 @@ fn seeds(dialect: Dialect) -> Vec<Seed> {
         profile: None,
     };
     match dialect {
-        Dialect::JsonapiSessions => vec![user(1, "ada@example.com", "correct horse battery staple")],
+        Dialect::JsonapiSessions => {
+            vec![user(1, "ada@example.com", "correct horse battery staple")]
+        }
         Dialect::SessionsService => vec![user(1, "jane@example.com", "s3cret-Passw0rd")],
         Dialect::RailsJwt => vec![user(1, "foo@bar.com", "foobar")],
         Dialect::FormSessions => vec![user(1, "example1@example.com", "somepassword")],
@@ -139,7 +141,9 @@ impl Directory {
 
     /// The account of `kind` with this id (drf lists).
     pub(crate) fn by_id(&self, kind: Kind, id: u64) -> Option<&Arc<Account>> {
-        self.accounts.values().find(|a| a.kind == kind && a.id == id)
+        self.accounts
+            .values()
+            .find(|a| a.kind == kind && a.id == id)
     }
 
     /// Checks a login name and password. Exactly one argon2 verification runs whether or not the
@@ -151,9 +155,12 @@ impl Directory {
         password: &str,
     ) -> Result<Authentication, tokio::task::JoinError> {
         let account = self.accounts.get(&(kind, login.to_string())).cloned();
-        let hash = account.as_ref().map_or_else(|| self.dummy.clone(), |a| a.hash.clone());
+        let hash = account
+            .as_ref()
+            .map_or_else(|| self.dummy.clone(), |a| a.hash.clone());
         let password = password.to_string();
-        let matches = tokio::task::spawn_blocking(move || passwords::verify(&hash, &password)).await?;
+        let matches =
+            tokio::task::spawn_blocking(move || passwords::verify(&hash, &password)).await?;
         Ok(match account {
             Some(account) if matches => Authentication::Ok(account),
             Some(_) => Authentication::WrongPassword,
@@ -169,17 +176,48 @@ mod tests {
     #[tokio::test]
     async fn authenticates_each_dialects_fixture() {
         let cases = [
-            (Dialect::JsonapiSessions, Kind::User, "ada@example.com", "correct horse battery staple"),
-            (Dialect::SessionsService, Kind::User, "jane@example.com", "s3cret-Passw0rd"),
+            (
+                Dialect::JsonapiSessions,
+                Kind::User,
+                "ada@example.com",
+                "correct horse battery staple",
+            ),
+            (
+                Dialect::SessionsService,
+                Kind::User,
+                "jane@example.com",
+                "s3cret-Passw0rd",
+            ),
             (Dialect::RailsJwt, Kind::User, "foo@bar.com", "foobar"),
-            (Dialect::FormSessions, Kind::User, "example1@example.com", "somepassword"),
-            (Dialect::DrfSessions, Kind::User, "user3@gmail.com", "user3-password"),
-            (Dialect::DrfSessions, Kind::Client, "+79137779135", "client1-password"),
+            (
+                Dialect::FormSessions,
+                Kind::User,
+                "example1@example.com",
+                "somepassword",
+            ),
+            (
+                Dialect::DrfSessions,
+                Kind::User,
+                "user3@gmail.com",
+                "user3-password",
+            ),
+            (
+                Dialect::DrfSessions,
+                Kind::Client,
+                "+79137779135",
+                "client1-password",
+            ),
         ];
         for (dialect, kind, login, password) in cases {
             let dir = Directory::build(dialect, HashCost::Low).unwrap();
-            assert!(matches!(dir.authenticate(kind, login, password).await, Ok(Authentication::Ok(_))));
-            assert!(matches!(dir.authenticate(kind, login, "nope").await, Ok(Authentication::WrongPassword)));
+            assert!(matches!(
+                dir.authenticate(kind, login, password).await,
+                Ok(Authentication::Ok(_))
+            ));
+            assert!(matches!(
+                dir.authenticate(kind, login, "nope").await,
+                Ok(Authentication::WrongPassword)
+            ));
             assert!(matches!(
                 dir.authenticate(kind, "nobody@example.com", password).await,
                 Ok(Authentication::UnknownUser)
@@ -190,13 +228,25 @@ mod tests {
     #[test]
     fn drf_profiles_match_the_document() {
         let dir = Directory::build(Dialect::DrfSessions, HashCost::Low).unwrap();
-        let user = dir.by_id(Kind::User, 5).and_then(|a| a.profile.clone()).unwrap();
+        let user = dir
+            .by_id(Kind::User, 5)
+            .and_then(|a| a.profile.clone())
+            .unwrap();
         assert_eq!(user.as_object().map(|o| o.len()), Some(12));
-        assert_eq!(user["image"], "host/sessions/session-user-l/5/static/Users/default-user-image.jpeg");
+        assert_eq!(
+            user["image"],
+            "host/sessions/session-user-l/5/static/Users/default-user-image.jpeg"
+        );
         assert_eq!(user["address"], "user3address");
-        let client = dir.by_id(Kind::Client, 1).and_then(|a| a.profile.clone()).unwrap();
+        let client = dir
+            .by_id(Kind::Client, 1)
+            .and_then(|a| a.profile.clone())
+            .unwrap();
         assert_eq!(client.as_object().map(|o| o.len()), Some(10));
         assert!(dir.by_id(Kind::Client, 5).is_none());
-        assert_eq!(dir.by_id(Kind::User, 6).map(|a| a.login.as_str()), Some("user4@gmail.com"));
+        assert_eq!(
+            dir.by_id(Kind::User, 6).map(|a| a.login.as_str()),
+            Some("user4@gmail.com")
+        );
     }
 }

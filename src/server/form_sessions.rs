@@ -64,7 +64,12 @@ fn errors(status: StatusCode, list: Vec<Value>) -> Reply {
 fn unauthorized() -> Reply {
     errors(
         StatusCode::UNAUTHORIZED,
-        vec![error(StatusCode::UNAUTHORIZED, "Invalid Authentication", None, None)],
+        vec![error(
+            StatusCode::UNAUTHORIZED,
+            "Invalid Authentication",
+            None,
+            None,
+        )],
     )
     .header(header::WWW_AUTHENTICATE, CHALLENGE)
 }
@@ -73,7 +78,12 @@ fn wrong_parameters() -> Reply {
     let detail = "Wrong parameters passed";
     errors(
         StatusCode::NOT_ACCEPTABLE,
-        vec![error(StatusCode::NOT_ACCEPTABLE, "Not Acceptable", Some(detail), None)],
+        vec![error(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not Acceptable",
+            Some(detail),
+            None,
+        )],
     )
 }
 
@@ -88,7 +98,9 @@ fn api_token(headers: &HeaderMap) -> Option<&str> {
         let (name, v) = opt.trim().split_once('=')?;
         (name.trim() == "token").then(|| {
             let v = v.trim();
-            v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v)
+            v.strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v)
         })
     })
 }
@@ -106,8 +118,14 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// API token (401), then `Accept` (406), then the body's type (415), then its syntax (400).
-fn gate(app: &App, headers: &HeaderMap, bytes: &[u8], required: bool) -> Result<Map<String, Value>, Reply> {
-    let token_ok = api_token(headers).is_some_and(|t| tokens::constant_time_eq(t.as_bytes(), API_TOKEN.as_bytes()));
+fn gate(
+    app: &App,
+    headers: &HeaderMap,
+    bytes: &[u8],
+    required: bool,
+) -> Result<Map<String, Value>, Reply> {
+    let token_ok = api_token(headers)
+        .is_some_and(|t| tokens::constant_time_eq(t.as_bytes(), API_TOKEN.as_bytes()));
     if !token_ok {
         return Err(unauthorized());
     }
@@ -125,13 +143,23 @@ fn gate(app: &App, headers: &HeaderMap, bytes: &[u8], required: bool) -> Result<
     body::json_object(bytes).map_err(|e| {
         errors(
             StatusCode::BAD_REQUEST,
-            vec![error(StatusCode::BAD_REQUEST, "Bad Request", Some(&e.to_string()), None)],
+            vec![error(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                Some(&e.to_string()),
+                None,
+            )],
         )
     })
 }
 
 fn invalid(pointer: &str, detail: &str) -> Value {
-    error(StatusCode::UNPROCESSABLE_ENTITY, "Unprocessable Entity", Some(detail), Some(pointer))
+    error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Unprocessable Entity",
+        Some(detail),
+        Some(pointer),
+    )
 }
 
 async fn create(State(st): St, headers: HeaderMap, body: Body) -> Reply {
@@ -145,22 +173,33 @@ async fn create(State(st): St, headers: HeaderMap, body: Body) -> Reply {
         Err(reply) => return reply,
     };
     let form = doc.get("form").and_then(Value::as_object);
-    let (Some(CREATE_FORM), Some(form)) = (doc.get("form_name").and_then(Value::as_str), form) else {
+    let (Some(CREATE_FORM), Some(form)) = (doc.get("form_name").and_then(Value::as_str), form)
+    else {
         return wrong_parameters();
     };
     let email = body::non_empty_str(form, "email").filter(|e| e.contains('@'));
     let password = body::non_empty_str(form, "password");
     let mut problems = Vec::new();
     if email.is_none() {
-        problems.push(invalid("/form/email", "Wrong values, not matched validations: email must be an email address"));
+        problems.push(invalid(
+            "/form/email",
+            "Wrong values, not matched validations: email must be an email address",
+        ));
     }
     if password.is_none() {
-        problems.push(invalid("/form/password", "Wrong values, not matched validations: password is required"));
+        problems.push(invalid(
+            "/form/password",
+            "Wrong values, not matched validations: password is required",
+        ));
     }
     let (Some(email), Some(password)) = (email, password) else {
         return errors(StatusCode::UNPROCESSABLE_ENTITY, problems);
     };
-    let account = match app.directory.authenticate(Kind::User, email, password).await {
+    let account = match app
+        .directory
+        .authenticate(Kind::User, email, password)
+        .await
+    {
         Ok(Authentication::Ok(account)) => account,
         Ok(Authentication::UnknownUser) if app.has(Fault::EnumerateUsers) => {
             let err = error(StatusCode::NOT_FOUND, "No such user", None, None);
@@ -177,7 +216,8 @@ async fn create(State(st): St, headers: HeaderMap, body: Body) -> Reply {
     } else {
         json!({})
     };
-    let reply = Reply::json(app.faults.created(), JSONAPI, &body).append(header::SET_COOKIE, &cookie);
+    let reply =
+        Reply::json(app.faults.created(), JSONAPI, &body).append(header::SET_COOKIE, &cookie);
     app.token_cache(reply, None)
 }
 
@@ -206,7 +246,9 @@ async fn destroy(State(st): St, headers: HeaderMap, body: Body) -> Reply {
     }
     let clear = format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
     let reply = match app.faults.deleted() {
-        StatusCode::NO_CONTENT => Reply::empty(StatusCode::NO_CONTENT).header(header::CONTENT_TYPE, JSONAPI),
+        StatusCode::NO_CONTENT => {
+            Reply::empty(StatusCode::NO_CONTENT).header(header::CONTENT_TYPE, JSONAPI)
+        }
         status => Reply::json(status, JSONAPI, &json!({})),
     };
     reply.append(header::SET_COOKIE, &clear)
@@ -234,14 +276,24 @@ mod tests {
             ("Token", None),
         ];
         for (value, want) in cases {
-            assert_eq!(api_token(&with(header::AUTHORIZATION, value)), want, "{value}");
+            assert_eq!(
+                api_token(&with(header::AUTHORIZATION, value)),
+                want,
+                "{value}"
+            );
         }
     }
 
     #[test]
     fn reads_the_session_cookie() {
-        assert_eq!(session_cookie(&with(header::COOKIE, "a=1; _form_session=xyz; b=2")), Some("xyz"));
-        assert_eq!(session_cookie(&with(header::COOKIE, "_form_session=")), None);
+        assert_eq!(
+            session_cookie(&with(header::COOKIE, "a=1; _form_session=xyz; b=2")),
+            Some("xyz")
+        );
+        assert_eq!(
+            session_cookie(&with(header::COOKIE, "_form_session=")),
+            None
+        );
         assert_eq!(session_cookie(&HeaderMap::new()), None);
     }
 }

@@ -13,7 +13,7 @@ use dashmap::DashMap;
 use serde_json::{json, Map, Value};
 
 use super::app::{http_date, now_seconds, rfc3339, App, Reply};
-use super::body::{self, JsonBodyError};
+use super::body;
 use super::conditional::{evaluate, EntityTag, Evaluation, ResourceState};
 use super::fixture::{Authentication, Kind};
 use super::negotiation::{self, Consumes, Produces, JSONAPI};
@@ -73,7 +73,12 @@ fn negotiate(app: &App, headers: &HeaderMap, body: &[u8], body_required: bool) -
 }
 
 fn invalid(pointer: &str, title: &str) -> Value {
-    error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_attribute", title, Some(pointer))
+    error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_attribute",
+        title,
+        Some(pointer),
+    )
 }
 
 /// The credentials of a create document, or the 422 errors it deserves.
@@ -92,10 +97,16 @@ fn credentials(doc: &Map<String, Value>) -> Result<(String, String), Vec<Value>>
     let email = body::non_empty_str(attrs, "email");
     let password = body::non_empty_str(attrs, "password");
     if email.is_none() {
-        problems.push(invalid("/data/attributes/email", "email must be a non-empty string"));
+        problems.push(invalid(
+            "/data/attributes/email",
+            "email must be a non-empty string",
+        ));
     }
     if password.is_none() {
-        problems.push(invalid("/data/attributes/password", "password must be a non-empty string"));
+        problems.push(invalid(
+            "/data/attributes/password",
+            "password must be a non-empty string",
+        ));
     }
     match (email, password) {
         (Some(e), Some(p)) if problems.is_empty() => Ok((e.to_string(), p.to_string())),
@@ -114,8 +125,13 @@ async fn create(State(st): St, method: Method, headers: HeaderMap, body: Body) -
     }
     let doc = match body::json_object(&bytes) {
         Ok(doc) => doc,
-        Err(e @ (JsonBodyError::Syntax(_) | JsonBodyError::NotObject(_))) => {
-            let mut err = error(StatusCode::BAD_REQUEST, "malformed_body", "Malformed body", None);
+        Err(e) => {
+            let mut err = error(
+                StatusCode::BAD_REQUEST,
+                "malformed_body",
+                "Malformed body",
+                None,
+            );
             err["detail"] = Value::String(e.to_string());
             return errors(StatusCode::BAD_REQUEST, vec![err]);
         }
@@ -124,14 +140,23 @@ async fn create(State(st): St, method: Method, headers: HeaderMap, body: Body) -
         Ok(c) => c,
         Err(list) => return errors(StatusCode::UNPROCESSABLE_ENTITY, list),
     };
-    let account = match app.directory.authenticate(Kind::User, &email, &password).await {
+    let account = match app
+        .directory
+        .authenticate(Kind::User, &email, &password)
+        .await
+    {
         Ok(Authentication::Ok(account)) => account,
         Ok(Authentication::UnknownUser) if app.has(Fault::EnumerateUsers) => {
             let err = error(StatusCode::NOT_FOUND, "unknown_user", "No such user", None);
             return errors(StatusCode::NOT_FOUND, vec![err]);
         }
         Ok(Authentication::UnknownUser | Authentication::WrongPassword) => {
-            let err = error(StatusCode::UNAUTHORIZED, "invalid_credentials", "Invalid credentials", None);
+            let err = error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "Invalid credentials",
+                None,
+            );
             return errors(StatusCode::UNAUTHORIZED, vec![err])
                 .header(header::WWW_AUTHENTICATE, "Session realm=\"sessions\"");
         }
@@ -140,7 +165,12 @@ async fn create(State(st): St, method: Method, headers: HeaderMap, body: Body) -
     // The collection has no representation: If-Match is false, If-None-Match: * true, dates ignored.
     let pre = app.preconditions(&headers);
     if evaluate(&method, &pre, &ResourceState::default()) != Evaluation::Proceed {
-        let err = error(StatusCode::PRECONDITION_FAILED, "precondition_failed", "Precondition failed", None);
+        let err = error(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition_failed",
+            "Precondition failed",
+            None,
+        );
         return errors(StatusCode::PRECONDITION_FAILED, vec![err]);
     }
     let id = tokens::opaque();
@@ -204,7 +234,12 @@ async fn destroy(
         exists: true,
     };
     if evaluate(&method, &pre, &resource) != Evaluation::Proceed {
-        let err = error(StatusCode::PRECONDITION_FAILED, "precondition_failed", "Precondition failed", None);
+        let err = error(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition_failed",
+            "Precondition failed",
+            None,
+        );
         let reply = errors(StatusCode::PRECONDITION_FAILED, vec![err]);
         return if app.has(Fault::NoEtag) {
             reply

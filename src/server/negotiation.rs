@@ -13,9 +13,8 @@ pub struct MediaType {
 
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 impl MediaType {
@@ -50,7 +49,11 @@ impl MediaType {
 
     /// JSON:API media type with no parameter other than `ext`/`profile`.
     fn is_plain_jsonapi(&self) -> bool {
-        self.essence == JSONAPI && self.params.iter().all(|(n, _)| n == "ext" || n == "profile")
+        self.essence == JSONAPI
+            && self
+                .params
+                .iter()
+                .all(|(n, _)| n == "ext" || n == "profile")
     }
 
     /// `application/json` without parameters or with only `charset=utf-8`.
@@ -88,7 +91,11 @@ pub fn parse_accept(headers: &HeaderMap) -> Vec<MediaRange> {
             };
             let mut q = 1.0;
             if let Some(i) = media.params.iter().position(|(n, _)| n == "q") {
-                q = media.params[i].1.parse::<f32>().unwrap_or(0.0).clamp(0.0, 1.0);
+                q = media.params[i]
+                    .1
+                    .parse::<f32>()
+                    .unwrap_or(0.0)
+                    .clamp(0.0, 1.0);
                 media.params.truncate(i);
             }
             out.push(MediaRange { media, q });
@@ -190,9 +197,16 @@ mod tests {
 
     #[test]
     fn parses_media_types() {
-        let m = MediaType::parse("Application/VND.API+JSON ; ext=\"https://x/ext\"; Profile=a").unwrap();
+        let m = MediaType::parse("Application/VND.API+JSON ; ext=\"https://x/ext\"; Profile=a")
+            .unwrap();
         assert_eq!(m.essence, JSONAPI);
-        assert_eq!(m.params, vec![("ext".into(), "https://x/ext".into()), ("profile".into(), "a".into())]);
+        assert_eq!(
+            m.params,
+            vec![
+                ("ext".into(), "https://x/ext".into()),
+                ("profile".into(), "a".into())
+            ]
+        );
         assert!(MediaType::parse("json").is_none());
         assert!(MediaType::parse("text/html; broken").is_none());
     }
@@ -228,7 +242,10 @@ mod tests {
 
     #[test]
     fn json_accept_rules() {
-        assert!(accepts(&accept(&["application/json; charset=utf-8"]), Produces::Json));
+        assert!(accepts(
+            &accept(&["application/json; charset=utf-8"]),
+            Produces::Json
+        ));
         assert!(!accepts(&accept(&[JSONAPI]), Produces::Json));
         assert!(!accepts(&accept(&["text/plain"]), Produces::Json));
         assert!(accepts(&accept(&[JSON]), Produces::JsonOrJsonApi));
@@ -239,14 +256,29 @@ mod tests {
     #[test]
     fn content_types() {
         assert!(content_type_supported(JSONAPI, Consumes::JsonApi));
-        assert!(content_type_supported("application/vnd.api+json; profile=\"a b\"", Consumes::JsonApi));
-        assert!(!content_type_supported("application/vnd.api+json; charset=utf-8", Consumes::JsonApi));
+        assert!(content_type_supported(
+            "application/vnd.api+json; profile=\"a b\"",
+            Consumes::JsonApi
+        ));
+        assert!(!content_type_supported(
+            "application/vnd.api+json; charset=utf-8",
+            Consumes::JsonApi
+        ));
         assert!(!content_type_supported(JSON, Consumes::JsonApi));
-        assert!(content_type_supported("application/json; charset=UTF-8", Consumes::Json));
-        assert!(!content_type_supported("application/json; charset=latin1", Consumes::Json));
+        assert!(content_type_supported(
+            "application/json; charset=UTF-8",
+            Consumes::Json
+        ));
+        assert!(!content_type_supported(
+            "application/json; charset=latin1",
+            Consumes::Json
+        ));
         assert!(!content_type_supported("text/plain", Consumes::Json));
         assert!(content_type_supported(FORM, Consumes::Form));
-        assert!(!content_type_supported("multipart/form-data", Consumes::Form));
+        assert!(!content_type_supported(
+            "multipart/form-data",
+            Consumes::Form
+        ));
         assert!(content_type_supported(JSONAPI, Consumes::JsonOrJsonApi));
     }
 

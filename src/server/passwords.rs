@@ -101,14 +101,22 @@ mod tests {
         assert!(verify(&h, "s3cret"));
         assert!(!verify(&h, "S3cret"));
         assert!(!verify("not a hash", "s3cret"));
-        assert_ne!(h, hash(HashCost::Low, "s3cret").unwrap(), "fresh salt each time");
+        assert_ne!(
+            h,
+            hash(HashCost::Low, "s3cret").unwrap(),
+            "fresh salt each time"
+        );
     }
 
     #[test]
     fn parses_costs() {
         assert_eq!("owasp".parse(), Ok(HashCost::Owasp));
         assert_eq!(" low".parse(), Ok(HashCost::Low));
-        assert!("high".parse::<HashCost>().unwrap_err().to_string().contains("`low` or `owasp`"));
+        assert!("high"
+            .parse::<HashCost>()
+            .unwrap_err()
+            .to_string()
+            .contains("`low` or `owasp`"));
         assert_eq!(HashCost::Owasp.params(), (19_456, 2, 1));
     }
 }

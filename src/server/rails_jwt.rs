@@ -42,7 +42,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
 
 /// `{"message": …}`; Rails answers errors with `Cache-Control: no-cache`.
 fn message(status: StatusCode, text: &str) -> Reply {
-    Reply::json(status, JSON_UTF8, &json!({"message": text})).header(header::CACHE_CONTROL, "no-cache")
+    Reply::json(status, JSON_UTF8, &json!({"message": text}))
+        .header(header::CACHE_CONTROL, "no-cache")
 }
 
 async fn create(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Reply {
@@ -59,9 +60,16 @@ async fn create(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> 
     let email = body::field(&form, "email").filter(|s| !s.is_empty());
     let password = body::field(&form, "password").filter(|s| !s.is_empty());
     let (Some(email), Some(password)) = (email, password) else {
-        return message(StatusCode::UNPROCESSABLE_ENTITY, "email and password are required");
+        return message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "email and password are required",
+        );
     };
-    let account = match app.directory.authenticate(Kind::User, email, password).await {
+    let account = match app
+        .directory
+        .authenticate(Kind::User, email, password)
+        .await
+    {
         Ok(Authentication::Ok(account)) => account,
         Ok(Authentication::UnknownUser) if app.has(Fault::EnumerateUsers) => {
             return message(StatusCode::NOT_FOUND, "No such user");

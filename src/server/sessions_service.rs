@@ -94,7 +94,11 @@ async fn create(State(st): St, headers: HeaderMap, body: Body) -> Reply {
             "email and password must be non-empty strings",
         );
     };
-    let account = match app.directory.authenticate(Kind::User, email, password).await {
+    let account = match app
+        .directory
+        .authenticate(Kind::User, email, password)
+        .await
+    {
         Ok(Authentication::Ok(account)) => account,
         Ok(Authentication::UnknownUser) if app.has(Fault::EnumerateUsers) => {
             return error(StatusCode::NOT_FOUND, "unknown_user", "No such user");
@@ -135,7 +139,8 @@ async fn create(State(st): St, headers: HeaderMap, body: Body) -> Reply {
             expires,
         },
     );
-    let reply = Reply::json(app.faults.created(), JSON, &response).header(header::LOCATION, &location);
+    let reply =
+        Reply::json(app.faults.created(), JSON, &response).header(header::LOCATION, &location);
     app.token_cache(reply, None)
 }
 
@@ -158,12 +163,20 @@ async fn destroy(
         .map(|v| v.to_str().unwrap_or("\u{0}"))
         .filter(|k| !k.is_empty());
     let Some(key) = key else {
-        return error(StatusCode::UNAUTHORIZED, "missing_api_key", "The X-Api-Key header is required")
-            .header(header::WWW_AUTHENTICATE, CHALLENGE);
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "missing_api_key",
+            "The X-Api-Key header is required",
+        )
+        .header(header::WWW_AUTHENTICATE, CHALLENGE);
     };
     let invalid = || {
-        error(StatusCode::UNAUTHORIZED, "invalid_api_key", "The API key is unknown, expired or revoked")
-            .header(header::WWW_AUTHENTICATE, CHALLENGE)
+        error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_api_key",
+            "The API key is unknown, expired or revoked",
+        )
+        .header(header::WWW_AUTHENTICATE, CHALLENGE)
     };
     let Some(grant) = st.keys.get(key).map(|g| g.clone()) else {
         return invalid();
@@ -174,13 +187,19 @@ async fn destroy(
     }
     let target = path.map(|Path(id)| id).unwrap_or_default();
     if grant.session_id != target {
-        return error(StatusCode::FORBIDDEN, "forbidden", "This API key cannot act on that session");
+        return error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "This API key cannot act on that session",
+        );
     }
     if !app.has(Fault::NoRevoke) && st.keys.remove(key).is_none() {
         return invalid();
     }
     match app.faults.deleted() {
-        StatusCode::NO_CONTENT => Reply::empty(StatusCode::NO_CONTENT).header(header::CONTENT_TYPE, JSON),
+        StatusCode::NO_CONTENT => {
+            Reply::empty(StatusCode::NO_CONTENT).header(header::CONTENT_TYPE, JSON)
+        }
         status => Reply::json(status, JSON, &json!({})),
     }
 }

@@ -113,14 +113,19 @@ mod tests {
     fn opaque_tokens_are_43_base64url_chars() {
         let t = opaque();
         assert_eq!(t.len(), 43);
-        assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(t
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_ne!(t, opaque());
     }
 
     #[test]
     fn uuid_is_version_4() {
         let id = uuid_v4();
-        let re = regex::Regex::new("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$").unwrap();
+        let re = regex::Regex::new(
+            "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+        )
+        .unwrap();
         assert!(re.is_match(&id), "{id}");
         assert_eq!(jti().len(), 32);
     }
@@ -129,11 +134,23 @@ mod tests {
     fn jwt_round_trip_and_rejections() {
         let keys = JwtKeys::random();
         let now = unix_seconds(SystemTime::now());
-        let claims = Claims { user_id: 1, exp: now + 60, jti: jti() };
+        let claims = Claims {
+            user_id: 1,
+            exp: now + 60,
+            jti: jti(),
+        };
         let token = keys.issue(&claims).unwrap();
         assert_eq!(keys.verify::<Claims>(&token).unwrap(), claims);
-        assert!(JwtKeys::random().verify::<Claims>(&token).is_err(), "other key");
-        let expired = keys.issue(&Claims { exp: now - 1, ..claims }).unwrap();
+        assert!(
+            JwtKeys::random().verify::<Claims>(&token).is_err(),
+            "other key"
+        );
+        let expired = keys
+            .issue(&Claims {
+                exp: now - 1,
+                ..claims
+            })
+            .unwrap();
         assert!(keys.verify::<Claims>(&expired).is_err());
         assert!(keys.verify::<Claims>("garbage").is_err());
     }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::load::{analyze, decode, parse_json, read_file, SpecError};
+use super::load::{analyze, read_file, SpecError};
 use crate::cli::{exit, LintArgs};
 
 /// Every error of a spec given as text (empty: the spec is valid); `path` is only used in messages.
@@ -29,15 +29,7 @@ pub fn lint_spec_file(path: &Path) -> Result<String, Vec<String>> {
 
 /// Lints one scenario file (the rules live with the scenario loader).
 fn lint_scenario(path: &Path) -> Result<String, Vec<String>> {
-    json_only(path)
-}
-
-/// Until the scenario loader's lint is wired in: the file must be readable UTF-8 JSON.
-fn json_only(path: &Path) -> Result<String, Vec<String>> {
-    let bytes = read_file(path).map_err(|e| vec![e.to_string()])?;
-    let text = decode(path, &bytes).map_err(|e| vec![e.to_string()])?;
-    parse_json(path, text).map_err(|e| vec![e.to_string()])?;
-    Ok("JSON".to_owned())
+    crate::load::scenario::lint_scenario_file(path)
 }
 
 /// Whether `path` is a scenario file (it lies under a `scenarios` folder).
@@ -115,7 +107,11 @@ pub fn run(args: LintArgs) -> u8 {
     if failed == 0 {
         exit::OK
     } else {
-        eprintln!("{failed} of {} file{} invalid", files.len(), if files.len() == 1 { " is" } else { "s are" });
+        eprintln!(
+            "{failed} of {} file{} invalid",
+            files.len(),
+            if files.len() == 1 { " is" } else { "s are" }
+        );
         exit::ERROR
     }
 }

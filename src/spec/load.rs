@@ -52,11 +52,12 @@ pub enum SpecError {
     },
 }
 
+/// The pointer as shown in a message (a pointer can be as long as the file: shortened).
 fn pointer_prefix(pointer: &str) -> String {
     if pointer.is_empty() {
         String::new()
     } else {
-        format!("{pointer}: ")
+        format!("{}: ", clip(pointer, 120))
     }
 }
 
@@ -75,7 +76,12 @@ impl SpecError {
         }
     }
 
-    fn invalid(path: &Path, (line, column): (usize, usize), pointer: &str, message: String) -> Self {
+    fn invalid(
+        path: &Path,
+        (line, column): (usize, usize),
+        pointer: &str,
+        message: String,
+    ) -> Self {
         SpecError::Invalid {
             path: path.display().to_string(),
             line,
@@ -121,7 +127,10 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, SpecError> {
             path,
             (1, 1),
             "",
-            format!("file larger than {} MiB: not a spec", MAX_SPEC_BYTES / 1024 / 1024),
+            format!(
+                "file larger than {} MiB: not a spec",
+                MAX_SPEC_BYTES / 1024 / 1024
+            ),
         ));
     }
     Ok(bytes)
@@ -214,7 +223,12 @@ pub(crate) fn analyze(path: &Path, bytes: &[u8]) -> Result<LoadedSpec, Vec<SpecE
 
     let spec: Spec = serde_path_to_error::deserialize(&value).map_err(|e| {
         let pointer = serde_pointer(e.path());
-        vec![SpecError::invalid(path, at(&pointer), &pointer, e.inner().to_string())]
+        vec![SpecError::invalid(
+            path,
+            at(&pointer),
+            &pointer,
+            e.inner().to_string(),
+        )]
     })?;
     let errors: Vec<SpecError> = validate(&spec)
         .into_iter()
@@ -339,7 +353,11 @@ fn property_names(node: Option<&Value>) -> Vec<&str> {
 }
 
 fn quoted(names: &[&str]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A short rendering of an offending value.
@@ -352,7 +370,11 @@ fn show(v: &Value) -> String {
             format!("an object with {}{more}", quoted(&keys))
         }
         Value::Array(a) if a.is_empty() => "an empty array".to_owned(),
-        Value::Array(a) => format!("an array of {} item{}", a.len(), if a.len() == 1 { "" } else { "s" }),
+        Value::Array(a) => format!(
+            "an array of {} item{}",
+            a.len(),
+            if a.len() == 1 { "" } else { "s" }
+        ),
         other => clip(&other.to_string(), 60),
     }
 }
@@ -414,7 +436,9 @@ fn describe_error(error: &ValidationError<'_>, schema: &Value, out: &mut Vec<(St
             return;
         }
         ValidationErrorKind::Required { property } => {
-            let name = property.as_str().map_or_else(|| property.to_string(), str::to_owned);
+            let name = property
+                .as_str()
+                .map_or_else(|| property.to_string(), str::to_owned);
             format!("missing required field `{name}`")
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
@@ -428,7 +452,10 @@ fn describe_error(error: &ValidationError<'_>, schema: &Value, out: &mut Vec<(St
                 }
                 return;
             }
-            format!("expected {}, got {got}", expected("another kind of value".into()))
+            format!(
+                "expected {}, got {got}",
+                expected("another kind of value".into())
+            )
         }
         ValidationErrorKind::OneOfMultipleValid { .. } => match title(node) {
             Some(t) => format!("expected {t}, got {got}"),
@@ -474,18 +501,27 @@ fn describe_error(error: &ValidationError<'_>, schema: &Value, out: &mut Vec<(St
             format!("expected {}, got {got}", expected(fallback))
         }
         ValidationErrorKind::MinItems { limit } => {
-            format!("expected at least {limit} item{}, got {got}", if *limit == 1 { "" } else { "s" })
+            format!(
+                "expected at least {limit} item{}, got {got}",
+                if *limit == 1 { "" } else { "s" }
+            )
         }
         ValidationErrorKind::UniqueItems => format!("items must be unique, got {got}"),
         ValidationErrorKind::Constant { expected_value } => {
-            format!("expected {}, got {got}", expected(format!("`{expected_value}`")))
+            format!(
+                "expected {}, got {got}",
+                expected(format!("`{expected_value}`"))
+            )
         }
         ValidationErrorKind::Pattern { pattern } => format!(
             "expected {}, got {got}",
             expected(format!("a string matching `{pattern}`"))
         ),
         ValidationErrorKind::MinLength { limit: 1 } => {
-            format!("expected {}, got {got}", expected("a non-empty string".into()))
+            format!(
+                "expected {}, got {got}",
+                expected("a non-empty string".into())
+            )
         }
         ValidationErrorKind::Minimum { limit } | ValidationErrorKind::Maximum { limit } => {
             let fallback = format!("a number within the limit {limit}");

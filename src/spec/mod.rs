@@ -4,9 +4,9 @@ pub mod lint;
 pub mod load;
 pub mod model;
 pub mod resolve;
+mod source_map;
 pub mod template;
 pub mod validate;
-mod source_map;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -118,7 +118,7 @@ pub fn build_request(
         None => op.body.as_ref(),
     };
     let mut headers: Vec<(String, String)> = Vec::new();
-    let mut put = |headers: &mut Vec<(String, String)>, name: &str, value: Option<String>| {
+    let put = |headers: &mut Vec<(String, String)>, name: &str, value: Option<String>| {
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         if let Some(v) = value {
             headers.push((name.to_owned(), v));

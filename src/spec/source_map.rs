@@ -382,7 +382,15 @@ mod tests {
         let found: Vec<_> = scan
             .duplicates
             .iter()
-            .map(|d| (d.pointer.as_str(), d.line, d.column, d.first_line, d.first_column))
+            .map(|d| {
+                (
+                    d.pointer.as_str(),
+                    d.line,
+                    d.column,
+                    d.first_line,
+                    d.first_column,
+                )
+            })
             .collect();
         assert_eq!(found, vec![("/a", 2, 2, 1, 2), ("/b/x", 2, 29, 2, 21)]);
     }
@@ -393,7 +401,17 @@ mod tests {
         let map = SourceMap::build(&deep);
         assert_eq!(map.position(""), Some((1, 1)));
         assert!(map.positions.len() <= MAX_DEPTH);
-        for text in ["", "{", "{\"a\"", "{\"a\":", "[1,", "\"\\u12", "}{", "{\"a\":1}}", "\u{0}"] {
+        for text in [
+            "",
+            "{",
+            "{\"a\"",
+            "{\"a\":",
+            "[1,",
+            "\"\\u12",
+            "}{",
+            "{\"a\":1}}",
+            "\u{0}",
+        ] {
             let _ = SourceMap::build(text);
         }
     }

@@ -11,7 +11,9 @@ use thiserror::Error;
 pub enum TemplateError {
     #[error("unclosed `{{{{` at byte {at} of `{text}`")]
     Unclosed { text: String, at: usize },
-    #[error("invalid variable name `{name}` in `{text}` (names are letters, digits, `_`, `-`, `.`)")]
+    #[error(
+        "invalid variable name `{name}` in `{text}` (names are letters, digits, `_`, `-`, `.`)"
+    )]
     BadName { text: String, name: String },
     #[error("unknown variable `{name}`")]
     Unknown { name: String },
@@ -97,7 +99,9 @@ pub fn render<'v>(
             Piece::Var("$random") => {
                 out.push_str(&format!("{:016x}", rand::random::<u64>()));
             }
-            Piece::Var("$now") => out.push_str(&httpdate::fmt_http_date(std::time::SystemTime::now())),
+            Piece::Var("$now") => {
+                out.push_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
+            }
             Piece::Var(name) => match lookup(name) {
                 Some(v) => out.push_str(v),
                 None => {
@@ -155,11 +159,22 @@ mod tests {
         assert_eq!(render("x={{ email }}!", lookup).unwrap(), "x=a@b.c!");
         assert_eq!(
             render("{{nope}}", lookup),
-            Err(TemplateError::Unknown { name: "nope".into() })
+            Err(TemplateError::Unknown {
+                name: "nope".into()
+            })
         );
-        assert!(matches!(parse("{{a"), Err(TemplateError::Unclosed { at: 0, .. })));
-        assert!(matches!(parse("{{{{a}}"), Err(TemplateError::BadName { .. })));
-        assert!(matches!(parse("{{$bogus}}"), Err(TemplateError::BadName { .. })));
+        assert!(matches!(
+            parse("{{a"),
+            Err(TemplateError::Unclosed { at: 0, .. })
+        ));
+        assert!(matches!(
+            parse("{{{{a}}"),
+            Err(TemplateError::BadName { .. })
+        ));
+        assert!(matches!(
+            parse("{{$bogus}}"),
+            Err(TemplateError::BadName { .. })
+        ));
         assert_eq!(names("/s/{{id}}/{{$random}}").unwrap(), vec!["id"]);
         assert_eq!(render("{{$random}}", lookup).unwrap().len(), 16);
     }

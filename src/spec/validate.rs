@@ -7,12 +7,12 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use indexmap::IndexMap;
-use serde_json::Value;
-
-use super::model::{Body, Capture, Expect, HeaderExpect, Operation, Spec, Step};
-use super::source_map::escape;
+use super::model::{Capture, Expect, HeaderExpect, Operation, Spec, Step};
 use super::template::{self, TemplateError, BUILTINS};
+
+mod templates;
+
+use templates::{body_templates, expect_templates, map_templates, operation_templates, ptr, Tpl};
 
 /// One semantic problem, at the JSON pointer of the value at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,13 +24,21 @@ pub struct Problem {
 /// Every semantic problem of `spec`, in document order of discovery.
 pub fn validate(spec: &Spec) -> Vec<Problem> {
     let mut everywhere = Scope::default();
-    everywhere.names.extend(spec.variables.keys().map(String::as_str));
+    everywhere
+        .names
+        .extend(spec.variables.keys().map(String::as_str));
     for op in spec.operations.values() {
-        everywhere.names.extend(op.capture.keys().map(String::as_str));
+        everywhere
+            .names
+            .extend(op.capture.keys().map(String::as_str));
     }
     for step in spec.cases.iter().flat_map(|c| &c.steps) {
-        everywhere.names.extend(step.capture.keys().map(String::as_str));
-        everywhere.names.extend(step.with.keys().map(String::as_str));
+        everywhere
+            .names
+            .extend(step.capture.keys().map(String::as_str));
+        everywhere
+            .names
+            .extend(step.with.keys().map(String::as_str));
     }
     let mut v = Validator {
         spec,
@@ -43,12 +51,6 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
     v.check_cases();
     v.check_notes();
     v.problems
-}
-
-/// A templated string and where it is.
-struct Tpl<'a> {
-    pointer: String,
-    text: &'a str,
 }
 
 struct Validator<'s> {
@@ -72,10 +74,6 @@ impl<'a> Scope<'a> {
     }
 }
 
-fn ptr(base: &str, token: &str) -> String {
-    format!("{base}/{}", escape(token))
-}
-
 fn quote_list<'i>(items: impl IntoIterator<Item = &'i str>) -> String {
     let list: Vec<String> = items.into_iter().map(|s| format!("`{s}`")).collect();
     if list.is_empty() {
@@ -86,7 +84,10 @@ fn quote_list<'i>(items: impl IntoIterator<Item = &'i str>) -> String {
 }
 
 /// The closest candidate within a small edit distance, for "did you mean" hints.
-pub(crate) fn did_you_mean<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> String {
+pub(crate) fn did_you_mean<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> String {
     let best = candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
@@ -99,7 +100,8 @@ pub(crate) fn did_you_mean<'c>(word: &str, candidates: impl IntoIterator<Item = 
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().take(64).collect(), b.chars().take(64).collect());
+    let (a, b): (Vec<char>, Vec<char>) =
+        (a.chars().take(64).collect(), b.chars().take(64).collect());
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
@@ -172,106 +174,10 @@ fn regex_problem(pattern: &str) -> Option<String> {
         .unwrap_or("invalid")
         .trim()
         .trim_start_matches("error: ");
-    Some(format!("invalid regular expression `{}`: {reason}", clip(pattern, 60)))
-}
-
-/// Every string inside a JSON value, with its pointer below `base`.
-fn json_templates<'a>(value: &'a Value, base: String, out: &mut Vec<Tpl<'a>>) {
-    match value {
-        Value::String(s) => out.push(Tpl {
-            pointer: base,
-            text: s,
-        }),
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                json_templates(item, format!("{base}/{i}"), out);
-            }
-        }
-        Value::Object(map) => {
-            for (k, item) in map {
-                json_templates(item, ptr(&base, k), out);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn body_templates<'a>(body: &'a Body, base: &str, out: &mut Vec<Tpl<'a>>) {
-    match body {
-        Body::Json(v) => json_templates(v, format!("{base}/json"), out),
-        Body::Jsonapi(v) => json_templates(v, format!("{base}/jsonapi"), out),
-        Body::Form(fields) => {
-            let base = format!("{base}/form");
-            out.extend(fields.iter().map(|(k, v)| Tpl {
-                pointer: ptr(&base, k),
-                text: v,
-            }));
-        }
-        Body::Raw(s) => out.push(Tpl {
-            pointer: format!("{base}/raw"),
-            text: s,
-        }),
-        Body::Empty(_) => {}
-    }
-}
-
-fn map_templates<'a>(map: &'a IndexMap<String, String>, base: &str, out: &mut Vec<Tpl<'a>>) {
-    out.extend(map.iter().map(|(k, v)| Tpl {
-        pointer: ptr(base, k),
-        text: v,
-    }));
-}
-
-/// The templated strings of an operation's request.
-fn operation_templates<'a>(op: &'a Operation, base: &str) -> Vec<Tpl<'a>> {
-    let mut out = vec![Tpl {
-        pointer: format!("{base}/path"),
-        text: &op.path,
-    }];
-    map_templates(&op.query, &format!("{base}/query"), &mut out);
-    map_templates(&op.headers, &format!("{base}/headers"), &mut out);
-    if let Some(body) = &op.body {
-        body_templates(body, &format!("{base}/body"), &mut out);
-    }
-    out
-}
-
-/// The templated strings of a step's expectations.
-fn expect_templates<'a>(expect: &'a Expect, base: &str) -> Vec<Tpl<'a>> {
-    let mut out = Vec::new();
-    for (name, rule) in &expect.headers {
-        let p = ptr(&format!("{base}/headers"), name);
-        match rule {
-            HeaderExpect::Equals(s) => out.push(Tpl { pointer: p, text: s }),
-            HeaderExpect::Rule(r) => {
-                if let Some(s) = &r.equals {
-                    out.push(Tpl {
-                        pointer: format!("{p}/equals"),
-                        text: s,
-                    });
-                }
-            }
-        }
-    }
-    if let Some(body) = &expect.body {
-        for (key, v) in [("equals", &body.equals), ("contains", &body.contains)] {
-            if let Some(v) = v {
-                json_templates(v, format!("{base}/body/{key}"), &mut out);
-            }
-        }
-    }
-    for (name, rule) in &expect.captured {
-        let p = ptr(&format!("{base}/captured"), name);
-        for (key, v) in [("equals", &rule.equals), ("not_equals", &rule.not_equals)] {
-            if let Some(s) = v {
-                out.push(Tpl {
-                    pointer: format!("{p}/{key}"),
-                    text: s,
-                });
-            }
-        }
-    }
-    out
+    Some(format!(
+        "invalid regular expression `{}`: {reason}",
+        clip(pattern, 60)
+    ))
 }
 
 impl<'s> Validator<'s> {
@@ -320,7 +226,11 @@ impl<'s> Validator<'s> {
         .filter_map(|(n, given)| given.then_some(n))
         .collect();
         if named.len() != 1 {
-            let names = if named.is_empty() { "none".to_owned() } else { quote_list(named) };
+            let names = if named.is_empty() {
+                "none".to_owned()
+            } else {
+                quote_list(named)
+            };
             self.problem(
                 pointer,
                 format!("a capture names exactly one of `json`, `header`, `cookie`; this one names {names}"),
@@ -370,11 +280,16 @@ impl<'s> Validator<'s> {
                 ids.insert(&case.id, first);
                 self.problem(
                     format!("/cases/{c}/id"),
-                    format!("duplicate case id `{}`: /cases/{first} has it already", case.id),
+                    format!(
+                        "duplicate case id `{}`: /cases/{first} has it already",
+                        case.id
+                    ),
                 );
             }
             let mut scope = Scope::default();
-            scope.names.extend(spec.variables.keys().map(String::as_str));
+            scope
+                .names
+                .extend(spec.variables.keys().map(String::as_str));
             let mut step_names: HashMap<&str, usize> = HashMap::new();
             for (s, step) in case.steps.iter().enumerate() {
                 let base = format!("/cases/{c}/steps/{s}");
@@ -459,7 +374,13 @@ impl<'s> Validator<'s> {
     }
 
     /// The called operation's templates (and the spec-wide headers it sends) must be defined.
-    fn check_called_operation(&mut self, step: &Step, op: &'s Operation, base: &str, here: &Scope<'_>) {
+    fn check_called_operation(
+        &mut self,
+        step: &Step,
+        op: &'s Operation,
+        base: &str,
+        here: &Scope<'_>,
+    ) {
         let spec = self.spec;
         let op_base = ptr("/operations", &step.call);
         let step_sets = |name: &str| step.headers.keys().any(|h| h.eq_ignore_ascii_case(name));
@@ -508,8 +429,14 @@ impl<'s> Validator<'s> {
     /// Where a name that is unknown at some step is defined (it is defined somewhere).
     fn defined_where(&self, name: &str) -> String {
         let spec = self.spec;
-        if let Some((op, _)) = spec.operations.iter().find(|(_, o)| o.capture.contains_key(name)) {
-            return format!("it is captured by operation `{op}`, which no earlier step of this case calls");
+        if let Some((op, _)) = spec
+            .operations
+            .iter()
+            .find(|(_, o)| o.capture.contains_key(name))
+        {
+            return format!(
+                "it is captured by operation `{op}`, which no earlier step of this case calls"
+            );
         }
         for (c, case) in spec.cases.iter().enumerate() {
             for (s, step) in case.steps.iter().enumerate() {
@@ -532,12 +459,19 @@ impl<'s> Validator<'s> {
         earlier: &HashMap<&str, usize>,
     ) {
         let tpls = expect_templates(expect, base);
-        self.check_names(&tpls, here, "not a spec variable, a built-in, a `with` key, or a capture so far");
+        self.check_names(
+            &tpls,
+            here,
+            "not a spec variable, a built-in, a `with` key, or a capture so far",
+        );
 
         for (name, rule) in &expect.headers {
             if let HeaderExpect::Rule(r) = rule {
                 if let Some(re) = r.matches.as_deref().and_then(regex_problem) {
-                    self.problem(format!("{}/matches", ptr(&format!("{base}/headers"), name)), re);
+                    self.problem(
+                        format!("{}/matches", ptr(&format!("{base}/headers"), name)),
+                        re,
+                    );
                 }
             }
         }
@@ -547,7 +481,10 @@ impl<'s> Validator<'s> {
                 let hint = did_you_mean(name, here.names.iter().copied());
                 self.problem(
                     p.clone(),
-                    format!("`{}` is not captured by this or an earlier step, nor a variable{hint}", clip(name, 40)),
+                    format!(
+                        "`{}` is not captured by this or an earlier step, nor a variable{hint}",
+                        clip(name, 40)
+                    ),
                 );
             }
             if let Some(re) = rule.matches.as_deref().and_then(regex_problem) {
@@ -565,7 +502,10 @@ impl<'s> Validator<'s> {
             }
             if let Some(jwt) = &body.jwt {
                 if !is_json_pointer(&jwt.pointer) {
-                    self.problem(format!("{base}/body/jwt/pointer"), pointer_message(&jwt.pointer));
+                    self.problem(
+                        format!("{base}/body/jwt/pointer"),
+                        pointer_message(&jwt.pointer),
+                    );
                 }
             }
         }
@@ -623,4 +563,36 @@ fn pointer_message(p: &str) -> String {
         "`{}` is not a JSON pointer: it must be empty or start with `/`, with `~` written `~0` and `/` in a name `~1`",
         clip(p, 40)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_pointers() {
+        for ok in ["", "/", "/a", "/a~0b/~1", "/data/0/id"] {
+            assert!(is_json_pointer(ok), "{ok}");
+        }
+        for bad in ["a", "a/b", "/a~", "/a~2", "#/a"] {
+            assert!(!is_json_pointer(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hints_and_clipping() {
+        assert_eq!(
+            did_you_mean("expct", ["call", "expect"]),
+            " (did you mean `expect`?)"
+        );
+        assert_eq!(did_you_mean("zzz", ["call", "expect"]), "");
+        assert_eq!(clip("abcdef", 3), "abc…");
+        assert_eq!(clip("abc", 3), "abc");
+        assert!(regex_problem("^a+$").is_none());
+        let msg = regex_problem("(").unwrap_or_default();
+        assert!(
+            msg.starts_with("invalid regular expression `(`: ") && !msg.contains('\n'),
+            "{msg}"
+        );
+    }
 }

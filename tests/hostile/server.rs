@@ -1,6 +1,6 @@
 //! The hostile test server: a raw TCP server on 127.0.0.1 whose misbehaviour is chosen by the request
 //! path (garbage, invalid JSON, 50 MB bodies, silence, slow loris, resets, redirect loops, wrong
-//! Content-Length), plus `/login` (a fresh random token) and `/echo` (the request sent back).
+//! Content-Length), plus `/login` (a fresh random token) and `/echo`, `/echo-string` (the request sent back).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -247,14 +247,16 @@ async fn handle(mut sock: TcpStream, state: Arc<State>) {
             )
             .await
         }
-        "/echo" => {
+        "/echo" | "/echo-string" => {
             // Everything the client sent, back in a header and in the body: redaction must mask both.
+            // `/echo` embeds a JSON request body as JSON; `/echo-string` as a string (escaped twice).
             let request_line = req.head.lines().next().unwrap_or("").to_owned();
-            let body = serde_json::json!({
-                "request": req.head,
-                "body": String::from_utf8_lossy(&req.body),
-            })
-            .to_string();
+            let text = String::from_utf8_lossy(&req.body).into_owned();
+            let sent = match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(json) if req.path() == "/echo" => json,
+                _ => serde_json::Value::String(text),
+            };
+            let body = serde_json::json!({ "request": req.head, "body": sent }).to_string();
             let extra = format!("X-Echo-Request-Line: {request_line}\r\n");
             respond(&mut sock, "400 Bad Request", JSON, &extra, body.as_bytes()).await
         }

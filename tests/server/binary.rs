@@ -70,7 +70,10 @@ async fn serve_binary_logs_in_and_stops_on_sigterm() {
     assert!(r.json()["auth_token"].is_string());
 
     let pid = guard.0.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
     assert!(killed.success());
     let status = tokio::task::spawn_blocking(move || {
         let status = wait_exit(&mut guard.0, Duration::from_secs(15));
@@ -89,7 +92,10 @@ fn serve_binary_rejects_bad_arguments() {
         &["serve", "--dialect", "rails-jwt", "--addr", "nowhere"],
         &["serve", "--dialect", "rails-jwt", "--hash-cost", "max"],
     ] {
-        let out = Command::new(BIN).args(args).output().expect("the binary runs");
+        let out = Command::new(BIN)
+            .args(args)
+            .output()
+            .expect("the binary runs");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");

@@ -25,7 +25,10 @@ pub async fn user_session(api: &Api, agent: &str) -> (u64, String) {
     let r = login_user(api, USER.0, USER.1, agent).await;
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     let b = r.json();
-    (b["id"].as_u64().unwrap(), b["access"].as_str().unwrap().to_string())
+    (
+        b["id"].as_u64().unwrap(),
+        b["access"].as_str().unwrap().to_string(),
+    )
 }
 
 pub async fn list(api: &Api, path: &str, token: Option<&str>, extra: &[(&str, &str)]) -> Resp {
@@ -38,7 +41,11 @@ pub async fn list(api: &Api, path: &str, token: Option<&str>, extra: &[(&str, &s
 }
 
 pub async fn delete(api: &Api, path: &str, token: &str) -> Resp {
-    send(api.delete(path).header("authorization", format!("Bearer {token}"))).await
+    send(
+        api.delete(path)
+            .header("authorization", format!("Bearer {token}")),
+    )
+    .await
 }
 
 const LIST5: &str = "/sessions/session-user-l/5/";
@@ -83,7 +90,12 @@ async fn user_lifecycle() {
     assert_eq!(user["confirmed_email"], true);
     assert_eq!(user["created_at"], "2021-09-08T12:22:26.072030Z");
 
-    let head = send(with_headers(api.request(reqwest::Method::HEAD, LIST5), &[("authorization", &format!("Bearer {token}"))], &[])).await;
+    let head = send(with_headers(
+        api.request(reqwest::Method::HEAD, LIST5),
+        &[("authorization", &format!("Bearer {token}"))],
+        &[],
+    ))
+    .await;
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
     assert_eq!(head.header("etag"), r.header("etag"));
@@ -94,10 +106,29 @@ async fn user_lifecycle() {
     assert!(r.body.is_empty());
     let r = list(&api, LIST5, Some(&token2), &[]).await;
     assert_eq!(r.status, 403, "the deleted session's token");
-    assert_eq!(r.json()["detail"], "You do not have permission to perform this action.");
-    assert_eq!(list(&api, LIST5, Some(&token), &[]).await.json().as_array().map(Vec::len), Some(1));
-    assert_eq!(delete(&api, &format!("/sessions/session-user-d/{first}/"), &token).await.status, 204);
-    assert_eq!(list(&api, LIST5, Some(&token), &[]).await.status, 403, "use after logout");
+    assert_eq!(
+        r.json()["detail"],
+        "You do not have permission to perform this action."
+    );
+    assert_eq!(
+        list(&api, LIST5, Some(&token), &[])
+            .await
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        delete(&api, &format!("/sessions/session-user-d/{first}/"), &token)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        list(&api, LIST5, Some(&token), &[]).await.status,
+        403,
+        "use after logout"
+    );
 }
 
 #[tokio::test]
@@ -123,11 +154,40 @@ async fn client_lifecycle() {
     // A client token on a user endpoint, and the other way round.
     assert_eq!(list(&api, LIST5, Some(&token), &[]).await.status, 403);
     let (user_sid, user_token) = user_session(&api, "x").await;
-    assert_eq!(list(&api, "/sessions/session-client-l/1/", Some(&user_token), &[]).await.status, 403);
-    assert_eq!(delete(&api, &format!("/sessions/session-client-d/{user_sid}/"), &token).await.status, 403);
+    assert_eq!(
+        list(
+            &api,
+            "/sessions/session-client-l/1/",
+            Some(&user_token),
+            &[]
+        )
+        .await
+        .status,
+        403
+    );
+    assert_eq!(
+        delete(
+            &api,
+            &format!("/sessions/session-client-d/{user_sid}/"),
+            &token
+        )
+        .await
+        .status,
+        403
+    );
     let sid = b["id"].as_u64().unwrap();
-    assert_eq!(delete(&api, &format!("/sessions/session-client-d/{sid}/"), &token).await.status, 204);
-    assert_eq!(list(&api, "/sessions/session-client-l/1/", Some(&token), &[]).await.status, 403);
+    assert_eq!(
+        delete(&api, &format!("/sessions/session-client-d/{sid}/"), &token)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        list(&api, "/sessions/session-client-l/1/", Some(&token), &[])
+            .await
+            .status,
+        403
+    );
 }
 
 #[tokio::test]
@@ -135,23 +195,65 @@ async fn authentication_401_and_permission_403() {
     let api = Api::start(Dialect::DrfSessions, &[]).await;
     let r = list(&api, LIST5, None, &[]).await;
     assert_eq!(r.status, 401);
-    assert_eq!(r.json(), json!({"detail": "Authentication credentials were not provided."}));
+    assert_eq!(
+        r.json(),
+        json!({"detail": "Authentication credentials were not provided."})
+    );
     assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"api\""));
     for bad in ["garbage", "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjo1fQ.c2ln"] {
         let r = list(&api, LIST5, Some(bad), &[]).await;
         assert_eq!(r.status, 401, "{bad}");
-        assert_eq!(r.json()["detail"], "Given token not valid for any token type");
-        assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"api\", error=\"invalid_token\""));
+        assert_eq!(
+            r.json()["detail"],
+            "Given token not valid for any token type"
+        );
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer realm=\"api\", error=\"invalid_token\"")
+        );
     }
     let (sid, token) = user_session(&api, "x").await;
     let r = login_user(&api, "user4@gmail.com", "user4-password", "y").await;
     let other_sid = r.json()["id"].as_u64().unwrap();
     let other_token = r.json()["access"].as_str().unwrap().to_string();
-    assert_eq!(list(&api, "/sessions/session-user-l/6/", Some(&token), &[]).await.status, 403);
-    assert_eq!(delete(&api, &format!("/sessions/session-user-d/{other_sid}/"), &token).await.status, 403);
-    assert_eq!(delete(&api, "/sessions/session-user-d/999/", &token).await.status, 403);
-    assert_eq!(delete(&api, &format!("/sessions/session-user-d/{sid}/"), &other_token).await.status, 403);
-    assert_eq!(list(&api, "/sessions/session-user-l/6/", Some(&other_token), &[]).await.status, 200);
+    assert_eq!(
+        list(&api, "/sessions/session-user-l/6/", Some(&token), &[])
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        delete(
+            &api,
+            &format!("/sessions/session-user-d/{other_sid}/"),
+            &token
+        )
+        .await
+        .status,
+        403
+    );
+    assert_eq!(
+        delete(&api, "/sessions/session-user-d/999/", &token)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        delete(
+            &api,
+            &format!("/sessions/session-user-d/{sid}/"),
+            &other_token
+        )
+        .await
+        .status,
+        403
+    );
+    assert_eq!(
+        list(&api, "/sessions/session-user-l/6/", Some(&other_token), &[])
+            .await
+            .status,
+        200
+    );
     // An unauthenticated conditional request: 401 wins over 304/412 (§13.2.1).
     let r = list(&api, LIST5, None, &[("if-none-match", "*")]).await;
     assert_eq!(r.status, 401);
@@ -163,28 +265,53 @@ async fn logins_400_401_406_415() {
     let wrong = login_user(&api, USER.0, "nope", "x").await;
     let unknown = login_user(&api, "nobody@example.com", USER.1, "x").await;
     assert_eq!(wrong.status, 401);
-    assert_eq!(wrong.json(), json!({"detail": "No active account found with the given credentials"}));
+    assert_eq!(
+        wrong.json(),
+        json!({"detail": "No active account found with the given credentials"})
+    );
     assert_eq!(wrong.comparable(), unknown.comparable());
     let post = |body: &str, ct: &str| {
-        api.post("/sessions/session-user-c/").header("content-type", ct).body(body.to_string())
+        api.post("/sessions/session-user-c/")
+            .header("content-type", ct)
+            .body(body.to_string())
     };
     let r = send(post(r#"{"password":"x"}"#, "application/json")).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json(), json!({"email": ["This field is required."]}));
     let r = send(post("{}", "application/json")).await;
-    assert_eq!(r.json(), json!({"email": ["This field is required."], "password": ["This field is required."]}));
+    assert_eq!(
+        r.json(),
+        json!({"email": ["This field is required."], "password": ["This field is required."]})
+    );
     let r = send(post(r#"{"email":"","password":"x"}"#, "application/json")).await;
-    assert_eq!((r.status, r.json()), (400, json!({"email": ["This field may not be blank."]})));
+    assert_eq!(
+        (r.status, r.json()),
+        (400, json!({"email": ["This field may not be blank."]}))
+    );
     let r = send(post("{nope", "application/json")).await;
     assert_eq!(r.status, 400);
-    assert!(r.json()["detail"].as_str().unwrap().starts_with("JSON parse error"));
+    assert!(r.json()["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("JSON parse error"));
     let r = send(post(r#"{"email":"a","password":"b"}"#, "text/plain")).await;
     assert_eq!(r.status, 415);
-    let r = send(post(r#"{"email":"a","password":"b"}"#, "application/json").header("accept", "text/html")).await;
+    let r = send(
+        post(r#"{"email":"a","password":"b"}"#, "application/json").header("accept", "text/html"),
+    )
+    .await;
     assert_eq!(r.status, 406);
-    assert_eq!(r.json()["detail"], "Could not satisfy the request Accept header.");
+    assert_eq!(
+        r.json()["detail"],
+        "Could not satisfy the request Accept header."
+    );
     let (_, token) = user_session(&api, "x").await;
-    assert_eq!(list(&api, LIST5, Some(&token), &[("accept", "text/html")]).await.status, 406);
+    assert_eq!(
+        list(&api, LIST5, Some(&token), &[("accept", "text/html")])
+            .await
+            .status,
+        406
+    );
 }
 
 #[tokio::test]
@@ -226,12 +353,36 @@ async fn conditional_list_requests() {
         (vec![("if-unmodified-since", past.clone())], 412),
         (vec![("if-unmodified-since", lm.clone())], 200),
         // If-None-Match present: If-Modified-Since is not looked at.
-        (vec![("if-none-match", "\"other\"".into()), ("if-modified-since", future.clone())], 200),
+        (
+            vec![
+                ("if-none-match", "\"other\"".into()),
+                ("if-modified-since", future.clone()),
+            ],
+            200,
+        ),
         // If-Match first: a failing If-Match wins over a matching If-None-Match.
-        (vec![("if-match", "\"other\"".into()), ("if-none-match", etag.clone())], 412),
+        (
+            vec![
+                ("if-match", "\"other\"".into()),
+                ("if-none-match", etag.clone()),
+            ],
+            412,
+        ),
         // If-Match present: If-Unmodified-Since is not looked at.
-        (vec![("if-match", etag.clone()), ("if-unmodified-since", past.clone())], 200),
-        (vec![("if-unmodified-since", past.clone()), ("if-none-match", etag.clone())], 412),
+        (
+            vec![
+                ("if-match", etag.clone()),
+                ("if-unmodified-since", past.clone()),
+            ],
+            200,
+        ),
+        (
+            vec![
+                ("if-unmodified-since", past.clone()),
+                ("if-none-match", etag.clone()),
+            ],
+            412,
+        ),
     ];
     for (headers, expected) in table {
         let r = status(headers.clone()).await;
@@ -256,7 +407,12 @@ async fn conditional_list_requests() {
 async fn routes_are_exactly_the_documented_ones() {
     let api = Api::start(Dialect::DrfSessions, &[]).await;
     let (_, token) = user_session(&api, "x").await;
-    for path in ["/sessions/session-user-l/5", "/sessions/session-user-l/abc/", "/sessions/session-user-l/5/x/", "/sessions/"] {
+    for path in [
+        "/sessions/session-user-l/5",
+        "/sessions/session-user-l/abc/",
+        "/sessions/session-user-l/5/x/",
+        "/sessions/",
+    ] {
         let r = list(&api, path, Some(&token), &[]).await;
         assert_eq!(r.status, 404, "{path}");
         assert_eq!(r.json(), json!({"detail": "Not found."}));

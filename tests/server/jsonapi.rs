@@ -18,7 +18,12 @@ pub fn doc(email: &str, password: &str) -> Value {
 /// `POST /v1/sessions` with JSON:API headers plus `extra`.
 pub async fn create(api: &Api, body: &Value, extra: &[(&str, &str)]) -> Resp {
     let req = api.post("/v1/sessions").body(body.to_string());
-    send(with_headers(req, &[("accept", CT), ("content-type", CT)], extra)).await
+    send(with_headers(
+        req,
+        &[("accept", CT), ("content-type", CT)],
+        extra,
+    ))
+    .await
 }
 
 pub async fn destroy(api: &Api, id: &str, extra: &[(&str, &str)]) -> Resp {
@@ -30,9 +35,15 @@ pub async fn destroy(api: &Api, id: &str, extra: &[(&str, &str)]) -> Resp {
 pub async fn session(api: &Api) -> (String, String, String) {
     let r = create(api, &doc(EMAIL, PASSWORD), &[]).await;
     assert_eq!(r.status, 201, "{:?}", r.json());
-    let id = r.json()["data"]["id"].as_str().expect("data.id").to_string();
+    let id = r.json()["data"]["id"]
+        .as_str()
+        .expect("data.id")
+        .to_string();
     let etag = r.header("etag").expect("ETag").to_string();
-    let lm = r.header("last-modified").expect("Last-Modified").to_string();
+    let lm = r
+        .header("last-modified")
+        .expect("Last-Modified")
+        .to_string();
     (id, etag, lm)
 }
 
@@ -57,8 +68,14 @@ async fn create_and_destroy_a_session() {
     assert_eq!(body["data"]["links"]["self"], link.as_str());
     assert_eq!(body["links"]["self"], link.as_str());
     assert_eq!(r.header("location"), Some(link.as_str()));
-    assert_eq!(r.header("etag"), Some(etag_of(&r.body).as_str()), "strong ETag of the body");
-    let created = humantime::parse_rfc3339(body["data"]["attributes"]["created_at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        r.header("etag"),
+        Some(etag_of(&r.body).as_str()),
+        "strong ETag of the body"
+    );
+    let created =
+        humantime::parse_rfc3339(body["data"]["attributes"]["created_at"].as_str().unwrap())
+            .unwrap();
     assert_eq!(r.header("last-modified"), Some(http_date(created).as_str()));
     assert!(r.no_store());
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
@@ -83,9 +100,15 @@ async fn bad_credentials_are_indistinguishable() {
     let unknown = create(&api, &doc("nobody@example.com", PASSWORD), &[]).await;
     assert_eq!(wrong.status, 401);
     let e = first_error(&wrong);
-    assert_eq!((e["status"].as_str(), e["code"].as_str()), (Some("401"), Some("invalid_credentials")));
+    assert_eq!(
+        (e["status"].as_str(), e["code"].as_str()),
+        (Some("401"), Some("invalid_credentials"))
+    );
     assert_eq!(e["title"], "Invalid credentials");
-    assert_eq!(wrong.header("www-authenticate"), Some("Session realm=\"sessions\""));
+    assert_eq!(
+        wrong.header("www-authenticate"),
+        Some("Session realm=\"sessions\"")
+    );
     assert_eq!(wrong.header("content-type"), Some(CT));
     assert_eq!(wrong.comparable(), unknown.comparable());
 }
@@ -94,31 +117,77 @@ async fn bad_credentials_are_indistinguishable() {
 async fn negotiation_406_and_415() {
     let api = Api::start(Dialect::JsonapiSessions, &[]).await;
     let good = doc(EMAIL, PASSWORD);
-    for accept in ["text/html", "application/json", "application/vnd.api+json; charset=utf-8"] {
+    for accept in [
+        "text/html",
+        "application/json",
+        "application/vnd.api+json; charset=utf-8",
+    ] {
         let r = create(&api, &good, &[("accept", accept)]).await;
         assert_eq!(r.status, 406, "Accept: {accept}");
         assert_eq!(r.header("content-type"), Some(CT));
         assert_eq!(first_error(&r)["status"], "406");
     }
-    for accept in ["*/*", "application/*", "application/vnd.api+json;charset=utf-8, */*;q=0.1",
-                   "application/vnd.api+json; profile=\"https://example.com/p\""] {
-        assert_eq!(create(&api, &good, &[("accept", accept)]).await.status, 201, "Accept: {accept}");
+    for accept in [
+        "*/*",
+        "application/*",
+        "application/vnd.api+json;charset=utf-8, */*;q=0.1",
+        "application/vnd.api+json; profile=\"https://example.com/p\"",
+    ] {
+        assert_eq!(
+            create(&api, &good, &[("accept", accept)]).await.status,
+            201,
+            "Accept: {accept}"
+        );
     }
-    let (status, _) = raw(&api, "POST", "/v1/sessions", &[("Content-Type", CT)], &good.to_string()).await;
+    let (status, _) = raw(
+        &api,
+        "POST",
+        "/v1/sessions",
+        &[("Content-Type", CT)],
+        &good.to_string(),
+    )
+    .await;
     assert_eq!(status, 201, "no Accept at all");
-    for ct in ["application/json", "application/vnd.api+json; charset=utf-8", "text/plain"] {
+    for ct in [
+        "application/json",
+        "application/vnd.api+json; charset=utf-8",
+        "text/plain",
+    ] {
         let r = create(&api, &good, &[("content-type", ct)]).await;
         assert_eq!(r.status, 415, "Content-Type: {ct}");
         assert_eq!(first_error(&r)["status"], "415");
     }
-    let r = create(&api, &good, &[("content-type", "application/vnd.api+json; ext=\"https://jsonapi.org/ext/atomic\"")]).await;
+    let r = create(
+        &api,
+        &good,
+        &[(
+            "content-type",
+            "application/vnd.api+json; ext=\"https://jsonapi.org/ext/atomic\"",
+        )],
+    )
+    .await;
     assert_eq!(r.status, 201);
-    let no_type = api.post("/v1/sessions").header("accept", CT).body(good.to_string());
-    assert_eq!(send(no_type).await.status, 415, "a create must say its Content-Type");
+    let no_type = api
+        .post("/v1/sessions")
+        .header("accept", CT)
+        .body(good.to_string());
+    assert_eq!(
+        send(no_type).await.status,
+        415,
+        "a create must say its Content-Type"
+    );
     // Negotiation on DELETE too, before the lookup.
     let (id, _, _) = session(&api).await;
-    assert_eq!(destroy(&api, &id, &[("accept", "text/html")]).await.status, 406);
-    assert_eq!(destroy(&api, "unknown", &[("accept", "text/html")]).await.status, 406);
+    assert_eq!(
+        destroy(&api, &id, &[("accept", "text/html")]).await.status,
+        406
+    );
+    assert_eq!(
+        destroy(&api, "unknown", &[("accept", "text/html")])
+            .await
+            .status,
+        406
+    );
     assert_eq!(destroy(&api, &id, &[]).await.status, 204);
 }
 
@@ -126,24 +195,43 @@ async fn negotiation_406_and_415() {
 async fn malformed_is_400_invalid_is_422() {
     let api = Api::start(Dialect::JsonapiSessions, &[]).await;
     for raw in ["{", "[]", "\"text\"", ""] {
-        let req = api.post("/v1/sessions").header("accept", CT).header("content-type", CT).body(raw);
+        let req = api
+            .post("/v1/sessions")
+            .header("accept", CT)
+            .header("content-type", CT)
+            .body(raw);
         let r = send(req).await;
         assert_eq!(r.status, 400, "body {raw:?}");
         assert_eq!(first_error(&r)["code"], "malformed_body");
     }
     let cases = [
         (json!({}), "/data"),
-        (json!({"data": {"type": "users", "attributes": {"email": EMAIL, "password": PASSWORD}}}), "/data/type"),
+        (
+            json!({"data": {"type": "users", "attributes": {"email": EMAIL, "password": PASSWORD}}}),
+            "/data/type",
+        ),
         (json!({"data": {"type": "sessions"}}), "/data/attributes"),
-        (json!({"data": {"type": "sessions", "attributes": {"password": PASSWORD}}}), "/data/attributes/email"),
-        (json!({"data": {"type": "sessions", "attributes": {"email": "", "password": PASSWORD}}}), "/data/attributes/email"),
-        (json!({"data": {"type": "sessions", "attributes": {"email": EMAIL, "password": 7}}}), "/data/attributes/password"),
+        (
+            json!({"data": {"type": "sessions", "attributes": {"password": PASSWORD}}}),
+            "/data/attributes/email",
+        ),
+        (
+            json!({"data": {"type": "sessions", "attributes": {"email": "", "password": PASSWORD}}}),
+            "/data/attributes/email",
+        ),
+        (
+            json!({"data": {"type": "sessions", "attributes": {"email": EMAIL, "password": 7}}}),
+            "/data/attributes/password",
+        ),
     ];
     for (body, pointer) in cases {
         let r = create(&api, &body, &[]).await;
         assert_eq!(r.status, 422, "{body}");
         let e = first_error(&r);
-        assert_eq!((e["status"].as_str(), e["code"].as_str()), (Some("422"), Some("invalid_attribute")));
+        assert_eq!(
+            (e["status"].as_str(), e["code"].as_str()),
+            (Some("422"), Some("invalid_attribute"))
+        );
         assert_eq!(e["source"]["pointer"], pointer, "{body}");
     }
 }
@@ -157,14 +245,40 @@ async fn conditional_create_on_the_collection() {
         assert_eq!(r.status, 412, "If-Match: {if_match}");
         assert_eq!(first_error(&r)["code"], "precondition_failed");
     }
-    assert_eq!(create(&api, &good, &[("if-none-match", "*")]).await.status, 201);
+    assert_eq!(
+        create(&api, &good, &[("if-none-match", "*")]).await.status,
+        201
+    );
     let past = http_date(SystemTime::now() - Duration::from_secs(3600));
-    assert_eq!(create(&api, &good, &[("if-unmodified-since", &past)]).await.status, 201);
-    assert_eq!(create(&api, &good, &[("if-modified-since", &past)]).await.status, 201);
+    assert_eq!(
+        create(&api, &good, &[("if-unmodified-since", &past)])
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        create(&api, &good, &[("if-modified-since", &past)])
+            .await
+            .status,
+        201
+    );
     // §13.2.1: statuses that would be neither 2xx nor 412 win.
-    assert_eq!(create(&api, &doc(EMAIL, "wrong"), &[("if-match", "*")]).await.status, 401);
-    assert_eq!(create(&api, &json!({}), &[("if-match", "*")]).await.status, 422);
-    assert_eq!(create(&api, &good, &[("if-match", "*"), ("accept", "text/html")]).await.status, 406);
+    assert_eq!(
+        create(&api, &doc(EMAIL, "wrong"), &[("if-match", "*")])
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        create(&api, &json!({}), &[("if-match", "*")]).await.status,
+        422
+    );
+    assert_eq!(
+        create(&api, &good, &[("if-match", "*"), ("accept", "text/html")])
+            .await
+            .status,
+        406
+    );
 }
 
 #[tokio::test]
@@ -179,27 +293,80 @@ async fn conditional_destroy_follows_rfc_9110_order() {
         let r = destroy(&api, &id, &[("if-match", if_match)]).await;
         assert_eq!(r.status, 412, "If-Match: {if_match}");
         assert_eq!(first_error(&r)["code"], "precondition_failed");
-        assert_eq!(r.header("etag"), Some(etag.as_str()), "412 carries the current ETag");
+        assert_eq!(
+            r.header("etag"),
+            Some(etag.as_str()),
+            "412 carries the current ETag"
+        );
     }
-    assert_eq!(destroy(&api, &id, &[("if-unmodified-since", &past)]).await.status, 412);
+    assert_eq!(
+        destroy(&api, &id, &[("if-unmodified-since", &past)])
+            .await
+            .status,
+        412
+    );
     for inm in [etag.as_str(), weak.as_str(), "*"] {
-        assert_eq!(destroy(&api, &id, &[("if-none-match", inm)]).await.status, 412, "If-None-Match: {inm}");
+        assert_eq!(
+            destroy(&api, &id, &[("if-none-match", inm)]).await.status,
+            412,
+            "If-None-Match: {inm}"
+        );
     }
     // If-Match true, so If-Unmodified-Since is not looked at.
-    let r = destroy(&api, &id, &[("if-match", &format!("\"x\", {etag}")), ("if-unmodified-since", &past)]).await;
+    let r = destroy(
+        &api,
+        &id,
+        &[
+            ("if-match", &format!("\"x\", {etag}")),
+            ("if-unmodified-since", &past),
+        ],
+    )
+    .await;
     assert_eq!(r.status, 204);
     // 404 wins over any precondition.
     assert_eq!(destroy(&api, &id, &[("if-match", &etag)]).await.status, 404);
 
     let (id, etag, lm) = session(&api).await;
     // If-Match passes but If-None-Match matches: 412 for a DELETE.
-    assert_eq!(destroy(&api, &id, &[("if-match", &etag), ("if-none-match", &etag)]).await.status, 412);
-    assert_eq!(destroy(&api, &id, &[("if-unmodified-since", &lm), ("if-none-match", "\"other\""), ("if-modified-since", &future)]).await.status, 204);
+    assert_eq!(
+        destroy(&api, &id, &[("if-match", &etag), ("if-none-match", &etag)])
+            .await
+            .status,
+        412
+    );
+    assert_eq!(
+        destroy(
+            &api,
+            &id,
+            &[
+                ("if-unmodified-since", &lm),
+                ("if-none-match", "\"other\""),
+                ("if-modified-since", &future)
+            ]
+        )
+        .await
+        .status,
+        204
+    );
 
     let (id, _, _) = session(&api).await;
-    assert_eq!(destroy(&api, &id, &[("if-unmodified-since", "not a date"), ("if-match", "*")]).await.status, 204);
+    assert_eq!(
+        destroy(
+            &api,
+            &id,
+            &[("if-unmodified-since", "not a date"), ("if-match", "*")]
+        )
+        .await
+        .status,
+        204
+    );
     let (id, _, _) = session(&api).await;
-    assert_eq!(destroy(&api, &id, &[("if-unmodified-since", &future)]).await.status, 204);
+    assert_eq!(
+        destroy(&api, &id, &[("if-unmodified-since", &future)])
+            .await
+            .status,
+        204
+    );
 }
 
 #[tokio::test]

@@ -11,7 +11,10 @@ const CHALLENGE: &str = "ApiKey realm=\"sessions\"";
 
 pub async fn create(api: &Api, body: &Value, extra: &[(&str, &str)]) -> Resp {
     let req = api.post("/sessions").body(body.to_string());
-    let defaults = [("accept", "application/json"), ("content-type", "application/json")];
+    let defaults = [
+        ("accept", "application/json"),
+        ("content-type", "application/json"),
+    ];
     send(with_headers(req, &defaults, extra)).await
 }
 
@@ -20,7 +23,9 @@ pub fn creds(email: &str, password: &str) -> Value {
 }
 
 pub async fn destroy(api: &Api, id: &str, key: Option<&str>) -> Resp {
-    let mut req = api.delete(&format!("/sessions/{id}")).header("accept", "application/json");
+    let mut req = api
+        .delete(&format!("/sessions/{id}"))
+        .header("accept", "application/json");
     if let Some(k) = key {
         req = req.header("x-api-key", k);
     }
@@ -32,7 +37,10 @@ pub async fn session(api: &Api) -> (String, String) {
     let r = create(api, &creds(EMAIL, PASSWORD), &[]).await;
     assert_eq!(r.status, 201);
     let b = r.json();
-    (b["sessionId"].as_str().unwrap().to_string(), b["apiKey"].as_str().unwrap().to_string())
+    (
+        b["sessionId"].as_str().unwrap().to_string(),
+        b["apiKey"].as_str().unwrap().to_string(),
+    )
 }
 
 #[tokio::test]
@@ -51,7 +59,10 @@ async fn create_and_delete_with_api_key() {
     let created = humantime::parse_rfc3339(b["createdAt"].as_str().unwrap()).unwrap();
     let expires = humantime::parse_rfc3339(b["expiresAt"].as_str().unwrap()).unwrap();
     assert!(expires > created);
-    assert_eq!(r.header("location"), Some(format!("/sessions/{id}").as_str()));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/sessions/{id}").as_str())
+    );
 
     let (other_id, other_key) = session(&api).await;
     assert_ne!(other_key, key);
@@ -67,7 +78,10 @@ async fn create_and_delete_with_api_key() {
     let r = destroy(&api, &other_id, Some(key)).await;
     assert_eq!(r.status, 403, "a key acts on its own session only");
     assert_eq!(r.json()["code"], "forbidden");
-    assert_eq!(destroy(&api, "unknown-session", Some(key)).await.status, 403);
+    assert_eq!(
+        destroy(&api, "unknown-session", Some(key)).await.status,
+        403
+    );
 
     let r = destroy(&api, id, Some(key)).await;
     assert_eq!(r.status, 204);
@@ -84,17 +98,27 @@ async fn bad_credentials_and_bodies() {
     let wrong = create(&api, &creds(EMAIL, "nope"), &[]).await;
     let unknown = create(&api, &creds("nobody@example.com", PASSWORD), &[]).await;
     assert_eq!(wrong.status, 401);
-    assert_eq!(wrong.json(), json!({"code": "invalid_credentials", "message": "Invalid email or password"}));
+    assert_eq!(
+        wrong.json(),
+        json!({"code": "invalid_credentials", "message": "Invalid email or password"})
+    );
     assert_eq!(wrong.header("www-authenticate"), Some(CHALLENGE));
     assert_eq!(wrong.comparable(), unknown.comparable());
 
     for raw in ["{", "[1]", "null"] {
-        let req = api.post("/sessions").header("content-type", "application/json").body(raw);
+        let req = api
+            .post("/sessions")
+            .header("content-type", "application/json")
+            .body(raw);
         let r = send(req).await;
         assert_eq!(r.status, 400, "{raw}");
         assert_eq!(r.json()["code"], "malformed_body");
     }
-    for body in [json!({"email": EMAIL}), json!({"email": "", "password": PASSWORD}), json!({"email": 1, "password": PASSWORD})] {
+    for body in [
+        json!({"email": EMAIL}),
+        json!({"email": "", "password": PASSWORD}),
+        json!({"email": 1, "password": PASSWORD}),
+    ] {
         let r = create(&api, &body, &[]).await;
         assert_eq!(r.status, 422, "{body}");
         assert_eq!(r.json()["code"], "invalid_credentials_payload");
@@ -111,16 +135,38 @@ async fn negotiation() {
         assert_eq!(r.header("content-type"), Some("application/json"));
     }
     for accept in ["*/*", "application/*", "application/json; charset=utf-8"] {
-        assert_eq!(create(&api, &good, &[("accept", accept)]).await.status, 201, "{accept}");
+        assert_eq!(
+            create(&api, &good, &[("accept", accept)]).await.status,
+            201,
+            "{accept}"
+        );
     }
-    for ct in ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1"] {
+    for ct in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/json; charset=latin1",
+    ] {
         let r = create(&api, &good, &[("content-type", ct)]).await;
         assert_eq!(r.status, 415, "{ct}");
         assert_eq!(r.json()["code"], "unsupported_media_type");
     }
-    assert_eq!(create(&api, &good, &[("content-type", "application/json; charset=utf-8")]).await.status, 201);
+    assert_eq!(
+        create(
+            &api,
+            &good,
+            &[("content-type", "application/json; charset=utf-8")]
+        )
+        .await
+        .status,
+        201
+    );
     let (id, key) = session(&api).await;
-    let r = send(api.delete(&format!("/sessions/{id}")).header("accept", "text/html").header("x-api-key", &key)).await;
+    let r = send(
+        api.delete(&format!("/sessions/{id}"))
+            .header("accept", "text/html")
+            .header("x-api-key", &key),
+    )
+    .await;
     assert_eq!(r.status, 406);
     let r = send(api.get(&format!("/sessions/{id}"))).await;
     assert_eq!((r.status, r.header("allow")), (405, Some("DELETE")));

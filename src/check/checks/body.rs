@@ -91,8 +91,17 @@ pub fn empty(resp: &ResponseData, want_empty: bool) -> CheckResult {
     } else {
         format!("{} bytes", resp.body.len())
     };
-    let expected = if want_empty { "no content" } else { "some content" };
-    super::verdict("body.empty", resp.body.is_empty() == want_empty, expected, actual)
+    let expected = if want_empty {
+        "no content"
+    } else {
+        "some content"
+    };
+    super::verdict(
+        "body.empty",
+        resp.body.is_empty() == want_empty,
+        expected,
+        actual,
+    )
 }
 
 /// How [`difference`] compares.
@@ -226,7 +235,8 @@ mod tests {
     #[test]
     fn contains_subset() {
         let want = json!({"errors": [{"status": "401", "code": "invalid_credentials"}]});
-        let body = r#"{"errors":[{"status":"401","code":"invalid_credentials","title":"t"},{"x":1}]}"#;
+        let body =
+            r#"{"errors":[{"status":"401","code":"invalid_credentials","title":"t"},{"x":1}]}"#;
         assert!(contains(&resp(body), &want).passed);
         let r = contains(&resp(r#"{"errors":[{"status":401}]}"#), &want);
         assert!(!r.passed);
@@ -258,7 +268,12 @@ mod tests {
 
     #[test]
     fn pointer_escaping_in_differences() {
-        let d = difference(&json!({"a/b": 1}), &json!({"a/b": 2}), String::new(), Mode::Exact);
+        let d = difference(
+            &json!({"a/b": 1}),
+            &json!({"a/b": 2}),
+            String::new(),
+            Mode::Exact,
+        );
         assert_eq!(d.map(|d| d.pointer).as_deref(), Some("/a~1b"));
     }
 }

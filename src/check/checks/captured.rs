@@ -17,7 +17,11 @@ fn shown(v: &str) -> String {
 
 /// Each rule of `expect` (values already rendered) on the value captured as `name`;
 /// `value` is the value or why there is none.
-pub fn captured_value(name: &str, value: Result<&str, &str>, expect: &ValueExpect) -> Vec<CheckResult> {
+pub fn captured_value(
+    name: &str,
+    value: Result<&str, &str>,
+    expect: &ValueExpect,
+) -> Vec<CheckResult> {
     let mut out = Vec::new();
     let actual = match value {
         Ok(v) => shown(v),
@@ -101,6 +105,8 @@ mod tests {
             &rule(Some("a"), Some("b"), Some(".")),
         );
         assert_eq!(r.len(), 3);
-        assert!(r.iter().all(|c| !c.passed && c.actual.starts_with("nothing captured")));
+        assert!(r
+            .iter()
+            .all(|c| !c.passed && c.actual.starts_with("nothing captured")));
     }
 }

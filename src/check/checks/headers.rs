@@ -72,7 +72,10 @@ pub fn matches(resp: &ResponseData, name: &str, pattern: &str) -> CheckResult {
 pub fn presence(resp: &ResponseData, name: &str, present: bool) -> CheckResult {
     let value = combined(resp, name);
     let (rule, expected) = if present {
-        ("present", format!("a `{}` header", name.to_ascii_lowercase()))
+        (
+            "present",
+            format!("a `{}` header", name.to_ascii_lowercase()),
+        )
     } else {
         ("absent", missing(name))
     };
@@ -171,7 +174,10 @@ pub fn parse_media_type(value: &str) -> Option<MediaType> {
         if !is_token(n) {
             return None;
         }
-        params.push((n.to_ascii_lowercase(), v.trim().trim_matches('"').to_owned()));
+        params.push((
+            n.to_ascii_lowercase(),
+            v.trim().trim_matches('"').to_owned(),
+        ));
     }
     Some(MediaType { essence, params })
 }
@@ -233,7 +239,11 @@ pub fn media_type(resp: &ResponseData, name: &str, expected: &str) -> CheckResul
                     return fail(
                         check,
                         expected_text,
-                        format!("{} (parameter `{}` not allowed)", quoted(value), bad.join("`, `")),
+                        format!(
+                            "{} (parameter `{}` not allowed)",
+                            quoted(value),
+                            bad.join("`, `")
+                        ),
                     )
                     .with_rule("JSON:API 1.1 Content Negotiation");
                 }
@@ -270,7 +280,9 @@ pub fn etag_problem(value: &str, kind: EtagKind) -> Option<String> {
         .bytes()
         .find(|b| !(*b == 0x21 || (0x23..=0x7e).contains(b) || *b >= 0x80))
     {
-        return Some(format!("byte 0x{bad:02x} is not allowed inside an entity-tag"));
+        return Some(format!(
+            "byte 0x{bad:02x} is not allowed inside an entity-tag"
+        ));
     }
     match (kind, weak) {
         (EtagKind::Strong, true) => Some("a weak entity-tag".into()),
@@ -394,7 +406,10 @@ mod tests {
         assert!(media_type(&r, "Content-Type", "application/json").passed);
         assert!(!media_type(&r, "Content-Type", "text/plain").passed);
 
-        let ok = resp(&[("content-type", "application/vnd.api+json; ext=\"https://x\"")]);
+        let ok = resp(&[(
+            "content-type",
+            "application/vnd.api+json; ext=\"https://x\"",
+        )]);
         let r = media_type(&ok, "Content-Type", JSONAPI_MEDIA_TYPE);
         assert!(r.passed);
         assert_eq!(r.rule.as_deref(), Some("JSON:API 1.1 Content Negotiation"));

@@ -79,7 +79,9 @@ pub fn token_claims(resp: &ResponseData, expect: &JwtExpect, now: u64) -> Vec<Ch
             None => "no `alg`".into(),
         };
         let ok = actual.and_then(Value::as_str) == Some(alg.as_str());
-        out.push(verdict("body.jwt.alg", ok, format!("alg `{alg}`"), shown).with_rule("RFC 7515 §4.1.1"));
+        out.push(
+            verdict("body.jwt.alg", ok, format!("alg `{alg}`"), shown).with_rule("RFC 7515 §4.1.1"),
+        );
     }
     if !expect.claims.is_empty() {
         let missing: Vec<&str> = expect
@@ -113,7 +115,11 @@ pub fn unexpired(claims: &Map<String, Value>, now: u64) -> CheckResult {
     let result = match claims.get("exp") {
         None => fail("body.jwt.unexpired", expected, "no `exp` claim"),
         Some(v) => match v.as_f64() {
-            None => fail("body.jwt.unexpired", expected, format!("`exp` {v} (not a number)")),
+            None => fail(
+                "body.jwt.unexpired",
+                expected,
+                format!("`exp` {v} (not a number)"),
+            ),
             Some(exp) if exp > now as f64 => pass(
                 "body.jwt.unexpired",
                 expected,
@@ -172,7 +178,10 @@ mod tests {
 
     #[test]
     fn good_token_passes_every_check() {
-        let t = token(json!({"alg": "HS256", "typ": "JWT"}), json!({"user_id": 1, "exp": 2000}));
+        let t = token(
+            json!({"alg": "HS256", "typ": "JWT"}),
+            json!({"user_id": 1, "exp": 2000}),
+        );
         let r = token_claims(
             &resp(json!({ "auth_token": t })),
             &expect(Some("HS256"), &["user_id", "exp"], true),
@@ -181,7 +190,9 @@ mod tests {
         assert_eq!(r.len(), 4);
         assert!(r.iter().all(|c| c.passed), "{r:?}");
         // The token is never shown.
-        assert!(r.iter().all(|c| !c.actual.contains(&t) && !c.expected.contains(&t)));
+        assert!(r
+            .iter()
+            .all(|c| !c.actual.contains(&t) && !c.expected.contains(&t)));
     }
 
     #[test]
@@ -192,8 +203,15 @@ mod tests {
             &expect(Some("HS256"), &["user_id"], true),
             1000,
         );
-        let failed: Vec<&str> = r.iter().filter(|c| !c.passed).map(|c| c.check.as_str()).collect();
-        assert_eq!(failed, ["body.jwt.alg", "body.jwt.claims", "body.jwt.unexpired"]);
+        let failed: Vec<&str> = r
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.check.as_str())
+            .collect();
+        assert_eq!(
+            failed,
+            ["body.jwt.alg", "body.jwt.claims", "body.jwt.unexpired"]
+        );
         assert!(r[2].actual.contains("without user_id"));
         assert!(r[3].actual.contains("500 s ago"));
     }
@@ -211,8 +229,14 @@ mod tests {
             assert!(!r[0].passed);
             assert_eq!(r[0].pointer.as_deref(), Some("/auth_token"));
         }
-        let not_object = format!("{}.{}.x", URL_SAFE_NO_PAD.encode("[]"), URL_SAFE_NO_PAD.encode("{}"));
-        assert!(decode(&not_object).unwrap_err().contains("header is not a JSON object"));
+        let not_object = format!(
+            "{}.{}.x",
+            URL_SAFE_NO_PAD.encode("[]"),
+            URL_SAFE_NO_PAD.encode("{}")
+        );
+        assert!(decode(&not_object)
+            .unwrap_err()
+            .contains("header is not a JSON object"));
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub fn fail(
 
 /// Builder-style additions to a [`CheckResult`].
 pub trait CheckResultExt {
-    /// Sets the JSON pointer of the difference.
+    /// Sets the JSON pointer of the difference (`""`, the whole body, sets none).
     fn at_pointer(self, pointer: impl Into<String>) -> Self;
     /// Sets the rule the check enforces.
     fn with_rule(self, rule: impl Into<String>) -> Self;
@@ -67,7 +67,8 @@ pub trait CheckResultExt {
 
 impl CheckResultExt for CheckResult {
     fn at_pointer(mut self, pointer: impl Into<String>) -> Self {
-        self.pointer = Some(pointer.into());
+        let pointer = pointer.into();
+        self.pointer = (!pointer.is_empty()).then_some(pointer);
         self
     }
 

@@ -111,9 +111,18 @@ mod tests {
 
     #[test]
     fn one_answer_for_unknown_user_and_wrong_password() {
-        let wrong = resp(401, &[("content-type", "application/json")], r#"{"message":"Invalid credentials"}"#);
+        let wrong = resp(
+            401,
+            &[("content-type", "application/json")],
+            r#"{"message":"Invalid credentials"}"#,
+        );
         let unknown = wrong.clone();
-        for part in ["status", "body", "header:Content-Type", "header:www-authenticate"] {
+        for part in [
+            "status",
+            "body",
+            "header:Content-Type",
+            "header:www-authenticate",
+        ] {
             let r = same_part(&unknown, Some(&wrong), "wrong-password", part);
             assert!(r.passed, "{part}: {r:?}");
         }
@@ -121,8 +130,16 @@ mod tests {
 
     #[test]
     fn enumeration_is_caught() {
-        let wrong = resp(401, &[("content-type", "application/json")], r#"{"message":"Invalid credentials"}"#);
-        let unknown = resp(404, &[("content-type", "text/plain")], r#"{"message":"No such user"}"#);
+        let wrong = resp(
+            401,
+            &[("content-type", "application/json")],
+            r#"{"message":"Invalid credentials"}"#,
+        );
+        let unknown = resp(
+            404,
+            &[("content-type", "text/plain")],
+            r#"{"message":"No such user"}"#,
+        );
         let r = same_part(&unknown, Some(&wrong), "wrong-password", "status");
         assert!(!r.passed);
         assert_eq!((r.expected.as_str(), r.actual.as_str()), ("401", "404"));
@@ -130,7 +147,12 @@ mod tests {
         let r = same_part(&unknown, Some(&wrong), "wrong-password", "body");
         assert!(!r.passed);
         assert_eq!(r.pointer.as_deref(), Some("/message"));
-        let r = same_part(&unknown, Some(&wrong), "wrong-password", "header:content-type");
+        let r = same_part(
+            &unknown,
+            Some(&wrong),
+            "wrong-password",
+            "header:content-type",
+        );
         assert!(!r.passed);
         let text = resp(401, &[], "abc");
         let r = same_part(&text, Some(&resp(401, &[], "abd")), "w", "body");

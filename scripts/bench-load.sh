@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Benchmark of the load generator itself (issue 6 item 6): how much CPU `sessionspec load` spends
+# per request, against plain goose 0.19 doing the same requests and against wrk.
+#
+# All three hit the SAME cheap endpoint of one reference server (`sessionspec serve --dialect
+# drf-sessions --hash-cost low`): GET /sessions/session-user-l/5/ with a token that is not a JWT,
+# answered 401 without hashing or state (scenarios/drf-rejected-token.json), with 50 connections.
+# Measured per generator process: user+system CPU seconds (GNU time), requests made, CPU seconds
+# per 1,000 requests, and peak RSS; then the peak RSS of 1,000 simulated users.
+#
+# Usage: scripts/bench-load.sh            (DURATION=10 USERS=50 BIG_USERS=1000 to change)
+# Needs: cargo, GNU time (/usr/bin/time), wrk (installed with apt-get when missing and root).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DURATION="${DURATION:-10}"
+USERS="${USERS:-50}"
+BIG_USERS="${BIG_USERS:-1000}"
+MAX_RATIO="${MAX_RATIO:-1.2}"
+
+need_apt() {
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+        apt-get update -qq >/dev/null && apt-get install -y -qq "$@" >/dev/null
+    else
+        echo "bench-load: please install: $*" >&2
+        exit 2
+    fi
+}
+[ -x /usr/bin/time ] || need_apt time
+command -v wrk >/dev/null || need_apt wrk
+
+echo "bench-load: building release binaries (sessionspec, examples/bare_goose)…" >&2
+cargo build --release --quiet --bin sessionspec --example bare_goose
+BIN=target/release/sessionspec
+BARE=target/release/examples/bare_goose
+
+WORK="$(mktemp -d)"
+SERVER_PID=""
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$BIN" serve --dialect drf-sessions --hash-cost low --addr 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
+SERVER_PID=$!
+for _ in $(seq 100); do
+    grep -q '^listening on ' "$WORK/serve.out" 2>/dev/null && break
+    sleep 0.1
+done
+HOST="$(sed -n 's/^listening on //p' "$WORK/serve.out")"
+[ -n "$HOST" ] || { echo "bench-load: the reference server did not start" >&2; cat "$WORK/serve.err" >&2; exit 2; }
+URL="$HOST/sessions/session-user-l/5/"
+echo "bench-load: reference server at $HOST; ${DURATION}s per generator, $USERS connections" >&2
+
+# measure NAME CMD... : runs CMD under GNU time; leaves NAME.out/.err/.time in $WORK.
+measure() {
+    local name="$1"; shift
+    /usr/bin/time -f '%U %S %M' -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || {
+        echo "bench-load: $name failed:" >&2; cat "$WORK/$name.err" >&2; exit 2; }
+}
+cpu() { awk '{ printf "%.3f", $1 + $2 }' "$WORK/$1.time"; }
+rss_mib() { awk '{ printf "%.1f", $3 / 1024 }' "$WORK/$1.time"; }
+ours_requests() { grep -m1 -o '"requests": [0-9]*' "$WORK/$1.json" | grep -o '[0-9]*$'; }
+bare_requests() { sed -n 's/^requests \([0-9]*\).*/\1/p' "$WORK/$1.out"; }
+per_k() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.4f", c * 1000 / n; else print "nan" }'; }
+
+ours() { # ours NAME USERS SECONDS
+    measure "$1" "$BIN" load --scenario drf-rejected-token --target "$HOST" --users "$2" \
+        --hatch-rate 1000 --run-time "${3}s" --report "json:$WORK/$1.json"
+}
+
+ours main "$USERS" "$DURATION"
+measure bare "$BARE" "$HOST" "$USERS" "$DURATION"
+measure wrk wrk -t2 -c"$USERS" -d"${DURATION}s" \
+    -H 'Content-Type: application/json' -H 'Authorization: Bearer not-a-jwt' "$URL"
+WRK_REQUESTS="$(awk '/requests in/ { print $1 }' "$WORK/wrk.out")"
+
+ours big "$BIG_USERS" 5
+measure bigbare "$BARE" "$HOST" "$BIG_USERS" 5
+
+OURS_N="$(ours_requests main)"; BARE_N="$(bare_requests bare)"
+OURS_K="$(per_k "$(cpu main)" "$OURS_N")"
+BARE_K="$(per_k "$(cpu bare)" "$BARE_N")"
+WRK_K="$(per_k "$(cpu wrk)" "$WRK_REQUESTS")"
+RATIO_BARE="$(awk -v a="$OURS_K" -v b="$BARE_K" 'BEGIN { printf "%.2f", a / b }')"
+RATIO_WRK="$(awk -v a="$OURS_K" -v b="$WRK_K" 'BEGIN { printf "%.2f", a / b }')"
+
+printf '\n%-26s %10s %10s %14s %10s\n' generator requests "cpu s" "cpu s/1k req" "rss MiB"
+printf '%-26s %10s %10s %14s %10s\n' "sessionspec load" "$OURS_N" "$(cpu main)" "$OURS_K" "$(rss_mib main)"
+printf '%-26s %10s %10s %14s %10s\n' "bare goose 0.19" "$BARE_N" "$(cpu bare)" "$BARE_K" "$(rss_mib bare)"
+printf '%-26s %10s %10s %14s %10s\n' "wrk -t2" "$WRK_REQUESTS" "$(cpu wrk)" "$WRK_K" "$(rss_mib wrk)"
+printf '\npeak RSS at %s users: sessionspec load %s MiB (%s requests in 5s), bare goose %s MiB\n' \
+    "$BIG_USERS" "$(rss_mib big)" "$(ours_requests big)" "$(rss_mib bigbare)"
+printf 'ratio sessionspec/bare goose: %s (must be <= %s)\n' "$RATIO_BARE" "$MAX_RATIO"
+printf 'ratio sessionspec/wrk:        %s\n' "$RATIO_WRK"
+awk -v r="$RATIO_BARE" -v m="$MAX_RATIO" 'BEGIN { exit !(r <= m) }' || {
+    echo "bench-load: sessionspec costs more than ${MAX_RATIO}x bare goose per request" >&2; exit 1; }
