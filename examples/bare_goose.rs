@@ -29,11 +29,13 @@ async fn rejected(user: &mut GooseUser) -> TransactionResult {
 }
 
 fn arg(n: usize, what: &str) -> Result<String, GooseError> {
-    std::env::args().nth(n).ok_or_else(|| GooseError::InvalidOption {
-        option: what.into(),
-        value: String::new(),
-        detail: "usage: bare_goose HOST USERS RUN_TIME_SECS".into(),
-    })
+    std::env::args()
+        .nth(n)
+        .ok_or_else(|| GooseError::InvalidOption {
+            option: what.into(),
+            value: String::new(),
+            detail: "usage: bare_goose HOST USERS RUN_TIME_SECS".into(),
+        })
 }
 
 #[tokio::main]

@@ -2,6 +2,7 @@
 
 mod check;
 mod hostile;
+mod readme;
 mod report;
 mod secrets;
 mod server;

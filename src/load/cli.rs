@@ -295,10 +295,12 @@ fn prepare(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
             .collect();
     }
 
-    let run_time = match (args.run_time, loaded.scenario.run_time) {
-        (Some(d), _) => whole_seconds(d, "--run-time", &mut errors),
-        (None, Some(d)) => whole_seconds(d.0, "the scenario's run_time", &mut errors),
-        (None, None) => None,
+    // An explicit --run-time always bounds the run (with --iterations, whichever ends first);
+    // the scenario's run_time is only the default when no --iterations are asked for.
+    let run_time = match (args.run_time, loaded.scenario.run_time, args.iterations) {
+        (Some(d), _, _) => whole_seconds(d, "--run-time", &mut errors),
+        (None, Some(d), None) => whole_seconds(d.0, "the scenario's run_time", &mut errors),
+        _ => None,
     };
     if args.iterations == Some(0) {
         errors.push("--iterations must be at least 1".into());

@@ -337,6 +337,110 @@ pub fn write_markdown<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::results::{build, ErrorCount, RunInfo, Sample};
+    use crate::load::threshold::Threshold;
+    use goose::metrics::GooseRequestMetricTimingData;
+    use std::collections::{BTreeMap, HashMap};
+
+    fn timing(times_us: &[u64]) -> GooseRequestMetricTimingData {
+        let mut buckets: BTreeMap<u64, usize> = BTreeMap::new();
+        for t in times_us {
+            *buckets.entry(*t).or_default() += 1;
+        }
+        GooseRequestMetricTimingData {
+            times_us: buckets.into_iter().collect(),
+            minimum_time_us: times_us.iter().copied().min().unwrap_or(0),
+            maximum_time_us: times_us.iter().copied().max().unwrap_or(0),
+            total_time_us: times_us.iter().sum(),
+            counter: times_us.len(),
+        }
+    }
+
+    /// A fixed run: 20 logins (one answered 500), 19 lists, 19 logouts over 2 s.
+    fn sample_results() -> LoadResults {
+        let info = RunInfo {
+            scenario: "drf-login-list-logout".into(),
+            spec: "drf-sessions".into(),
+            target: "http://127.0.0.1:PORT".into(),
+            requests: vec![],
+            headline: Some("login".into()),
+            co_mitigation: "disabled".into(),
+            metrics_reset: true,
+            skipped: HashMap::from([("list".to_string(), 1), ("logout".to_string(), 1)]),
+            interrupted: None,
+        };
+        let logins: Vec<u64> = (1..=20).map(|i| i * 10_000).collect();
+        let quick: Vec<u64> = (1..=19).map(|i| i * 100).collect();
+        let mut r = build(
+            &info,
+            vec![
+                (
+                    "login".into(),
+                    "POST".into(),
+                    Sample {
+                        successes: 19,
+                        failures: 1,
+                        timing: timing(&logins),
+                        status_codes: BTreeMap::from([(201, 19), (500, 1)]),
+                    },
+                ),
+                (
+                    "list".into(),
+                    "GET".into(),
+                    Sample {
+                        successes: 19,
+                        failures: 0,
+                        timing: timing(&quick),
+                        status_codes: BTreeMap::from([(200, 19)]),
+                    },
+                ),
+                (
+                    "logout".into(),
+                    "DELETE".into(),
+                    Sample {
+                        successes: 19,
+                        failures: 0,
+                        timing: timing(&quick),
+                        status_codes: BTreeMap::from([(204, 19)]),
+                    },
+                ),
+            ],
+            2.0,
+            4,
+            vec![ErrorCount {
+                request: "login".into(),
+                error: "500 Internal Server Error: login".into(),
+                count: 1,
+            }],
+        );
+        let thresholds: Vec<Threshold> = ["login:p95<250ms", "errors<1%", "list:errors<=0"]
+            .iter()
+            .map(|t| Threshold::parse(t).unwrap())
+            .collect();
+        crate::load::cli::judge(&mut r, &thresholds);
+        r
+    }
+
+    #[test]
+    fn summaries_snapshot() {
+        let r = sample_results();
+        assert_eq!(r.verdict, Verdict::Failed);
+        let mut terminal = Vec::new();
+        write_terminal(&mut terminal, &r).unwrap();
+        let mut markdown = Vec::new();
+        write_markdown(&mut markdown, &r).unwrap();
+        let mut json = Vec::new();
+        write_json(&mut json, &r).unwrap();
+        let back: LoadResults = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back, r, "the JSON report reads back as the same results");
+        insta::with_settings!({
+            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!("load__terminal", String::from_utf8(terminal).unwrap());
+            insta::assert_snapshot!("load__markdown", String::from_utf8(markdown).unwrap());
+        });
+    }
 
     #[test]
     fn report_args() {
