@@ -327,12 +327,8 @@ fn sigint_ends_load_with_130_and_an_interrupted_report() {
 
 /// The first shipped scenario file (sorted by name).
 pub(crate) fn first_scenario() -> String {
-    let mut files: Vec<_> = std::fs::read_dir(support::root().join("scenarios"))
-        .expect("no scenarios/ directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
+    let files = sessionspec::spec::spec_files(&support::root().join("scenarios"))
+        .expect("scenarios/ is readable");
     files
         .first()
         .map(|p| p.display().to_string())

@@ -70,7 +70,14 @@ fn every_shipped_scenario_lints_clean() {
             f.display()
         );
         let summary = lint_scenario_file(f).unwrap_or_else(|e| panic!("{}: {e:#?}", f.display()));
-        assert!(summary.starts_with("scenario `"), "{summary}");
+        let spec = value
+            .get("spec")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        assert!(
+            summary.starts_with(&format!("scenario of {spec}: ")),
+            "{summary}"
+        );
     }
     let broken = tempfile::tempdir().unwrap();
     let bad = broken.path().join("bad.json");

@@ -462,12 +462,8 @@ const LOAD_REPORTS: &[(&str, &str)] = &[
 
 /// The first shipped scenario (by file name) of each spec.
 fn one_scenario_per_spec() -> Vec<(Dialect, String)> {
-    let mut files: Vec<_> = std::fs::read_dir(support::root().join("scenarios"))
-        .expect("no scenarios/ directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
+    let files = sessionspec::spec::spec_files(&support::root().join("scenarios"))
+        .expect("scenarios/ is readable");
     let mut picked: Vec<(Dialect, String)> = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read scenario");

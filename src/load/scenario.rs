@@ -490,7 +490,7 @@ pub fn lint_scenario_file(path: &Path) -> Result<String, Vec<String>> {
     }
 }
 
-/// `scenario `drf-mixed` (spec drf-sessions): 2 flows, 5 requests, 10 users, 30s`.
+/// `scenario of drf-sessions: 2 flows, 5 steps, 10 users, 30s`.
 fn summary(loaded: &LoadedScenario) -> String {
     let s = &loaded.scenario;
     let flows = loaded.flows();
@@ -503,8 +503,7 @@ fn summary(loaded: &LoadedScenario) -> String {
         .map(|d| humantime::format_duration(d.0).to_string())
         .unwrap_or_else(|| "no default run time".into());
     format!(
-        "scenario `{}` (spec {}): {} flow{}, {} step{}, {} user{}, {}",
-        s.name,
+        "scenario of {}: {} flow{}, {} step{}, {} user{}, {}",
         s.spec,
         flows.len(),
         plural(flows.len()),

@@ -39,6 +39,7 @@ pub(crate) struct Scan {
 
 impl SourceMap {
     /// Scans `text` and records the 1-based line and column (in characters) where each value starts.
+    /// A leading byte order mark is skipped (positions are the ones an editor shows).
     pub fn build(text: &str) -> SourceMap {
         scan(text).map
     }
@@ -93,6 +94,8 @@ struct Scanner<'a> {
 
 /// Scans `text`: positions of values and duplicate keys.
 pub(crate) fn scan(text: &str) -> Scan {
+    // A byte order mark is invisible in editors: positions start after it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut s = Scanner {
         bytes: text.as_bytes(),
         pos: 0,

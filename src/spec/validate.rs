@@ -494,9 +494,17 @@ impl<'s> Validator<'s> {
         if let Some(body) = &expect.body {
             if let Some(schema) = &body.schema {
                 if let Err(e) = jsonschema::validator_for(schema) {
+                    let message = match e.kind() {
+                        jsonschema::error::ValidationErrorKind::Referencing(_) => format!(
+                            "invalid JSON Schema: a `$ref` leaves the schema ({}); an embedded schema must be \
+                             self-contained: put shared parts under `$defs`",
+                            clip(&e.to_string(), 80)
+                        ),
+                        _ => format!("invalid JSON Schema: {}", clip(&e.to_string(), 160)),
+                    };
                     self.problem(
                         format!("{base}/body/schema{}", e.instance_path().as_str()),
-                        format!("invalid JSON Schema: {}", clip(&e.to_string(), 160)),
+                        message,
                     );
                 }
             }
