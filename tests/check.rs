@@ -97,6 +97,7 @@ fn with_snapshot_settings(f: impl FnOnce()) {
             (r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", "[JWT]"),
             (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[UUID]"),
             (r"[0-9a-f]{32}", "[HEX]"),
+            (r"(^|[^A-Za-z0-9_-])[A-Za-z0-9_-]{43}([^A-Za-z0-9_-]|$)", "$1[OPAQUE]$2"),
             (r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT", "[DATE]"),
             (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", "[TIME]"),
             (r#""(duration_ms|body_len)": \d+"#, r#""$1": [N]"#),
@@ -127,16 +128,12 @@ fn json_text(outcome: &RunOutcome) -> String {
 async fn clean_servers_pass_every_must_and_should_case() {
     let mut plan = CheckPlan::new(all_specs(), embedded(Vec::new()));
     plan.options.strict = true;
-    let started = Instant::now();
     let outcome = run_specs(&plan).await;
-    let elapsed = started.elapsed();
     let names: Vec<&str> = outcome.specs.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, SPECS);
     assert!(failing(&outcome).is_empty(), "{}", failures_text(&outcome));
     assert!(outcome.specs.iter().all(|s| !s.cases.is_empty()));
     assert!(outcome.conforms());
-    // The whole five-spec run is meant to take well under 2 s (debug build, low hash cost).
-    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
 
     // (d) terminal and JSON reports of a clean run.
     with_snapshot_settings(|| {
@@ -168,8 +165,10 @@ async fn fault_run(name: &str) {
     let fault: Fault = name.parse().unwrap_or_else(|e| panic!("{e}"));
     let mut plan = CheckPlan::new(all_specs(), embedded(vec![fault]));
     plan.options.strict = true;
-    if fault == Fault::Flaky {
-        // Every 20th request of a server answers 500: which request that is depends on the order.
+    // One case at a time: `flaky` answers every 20th request with 500 and drf session ids count
+    // up, so the order of requests must not depend on scheduling for the report snapshot.
+    // (`slow-login` fails no case, and one at a time its 250 ms logins would add up.)
+    if fault != Fault::SlowLogin {
         plan.options.concurrency = 1;
     }
     let outcome = run_specs(&plan).await;
@@ -194,6 +193,11 @@ async fn fault_run(name: &str) {
     }
     with_snapshot_settings(|| {
         insta::assert_snapshot!(format!("check__fault_{name}"), listing);
+        // The whole report: what each failing check expected and got, and how to reproduce it.
+        insta::assert_snapshot!(
+            format!("check__report_fault_{name}"),
+            terminal_text(&outcome)
+        );
     });
 }
 

@@ -130,8 +130,10 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
                     capture_failures.remove(name);
                 }
                 Err(why) => {
-                    capture_failures
-                        .insert(name.clone(), format!("step {j} (`{}`): {why}", step.call));
+                    capture_failures.insert(
+                        name.clone(),
+                        format!("step {} (`{}`): {why}", j + 1, step.call),
+                    );
                 }
             }
         }
