@@ -457,17 +457,21 @@ async fn slow_login_slows_only_logins() {
         started.elapsed()
     );
     let token = r.json()["access"].as_str().unwrap_or_default().to_string();
-    let started = Instant::now();
-    assert_eq!(
-        drf::list(&api, "/sessions/session-user-l/5/", Some(&token), &[])
-            .await
-            .status,
-        200
-    );
+    // The fastest of three lists: one slow answer on a busy machine is not the fault's delay.
+    let mut fastest = Duration::MAX;
+    for _ in 0..3 {
+        let started = Instant::now();
+        assert_eq!(
+            drf::list(&api, "/sessions/session-user-l/5/", Some(&token), &[])
+                .await
+                .status,
+            200
+        );
+        fastest = fastest.min(started.elapsed());
+    }
     assert!(
-        started.elapsed() < Duration::from_millis(250),
-        "a list is not slowed: {:?}",
-        started.elapsed()
+        fastest < Duration::from_millis(250),
+        "a list is not slowed: {fastest:?}"
     );
     // Failed logins are slowed too: the delay is the login's, whatever its outcome.
     let started = Instant::now();
