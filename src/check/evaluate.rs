@@ -3,6 +3,7 @@
 //! same_as, then the automatic checks), and stamps each result with the spec location of its
 //! expectation and the case's rule.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -149,13 +150,13 @@ fn header_checks(
     out: &mut Vec<(CheckResult, String)>,
 ) {
     let resp = e.response;
+    let equals_check = |v: &str| match e.vars.render(v) {
+        Ok(v) => headers::equals(resp, name, &v),
+        Err(err) => unrenderable(e, format!("header:{}", name.to_ascii_lowercase()), &err),
+    };
     let rule = match expect {
         HeaderExpect::Equals(v) => {
-            let c = match e.vars.render(v) {
-                Ok(v) => headers::equals(resp, name, &v),
-                Err(err) => unrenderable(e, format!("header:{}", name.to_ascii_lowercase()), &err),
-            };
-            out.push((c, at.to_owned()));
+            out.push((equals_check(v), at.to_owned()));
             return;
         }
         HeaderExpect::Rule(rule) => rule,
@@ -174,11 +175,7 @@ fn header_checks(
         out.push((headers::presence(resp, name, *p), field("present")));
     }
     if let Some(v) = equals {
-        let c = match e.vars.render(v) {
-            Ok(v) => headers::equals(resp, name, &v),
-            Err(err) => unrenderable(e, format!("header:{}", name.to_ascii_lowercase()), &err),
-        };
-        out.push((c, field("equals")));
+        out.push((equals_check(v), field("equals")));
     }
     if let Some(p) = matches {
         out.push((headers::matches(resp, name, p), field("matches")));
@@ -203,13 +200,16 @@ fn header_checks(
 fn body_checks(e: &StepEval<'_>, b: &BodyExpect, at: &str, out: &mut Vec<(CheckResult, String)>) {
     let resp = e.response;
     let field = |f: &str| format!("{at}/{f}");
+    // Parsed at most once, however many body checks look at it.
+    let parsed = OnceCell::new();
+    let json = || parsed.get_or_init(|| checks::body_json(resp));
     if let Some(want_empty) = b.empty {
         out.push((body::empty(resp, want_empty), field("empty")));
     }
     if b.schema.is_some() {
         let pointer = field("schema");
         let c = match e.schemas.get(&pointer) {
-            Some(Ok(v)) => body::matches_schema(resp, v),
+            Some(Ok(v)) => body::matches_schema(json(), v),
             Some(Err(why)) => checks::fail(
                 "body.schema",
                 "a body valid against the schema",
@@ -226,23 +226,23 @@ fn body_checks(e: &StepEval<'_>, b: &BodyExpect, at: &str, out: &mut Vec<(CheckR
     let lookup = |n: &str| e.vars.get(n);
     if let Some(want) = &b.equals {
         let c = match render_json(want, &lookup) {
-            Ok(want) => body::equals(resp, &want),
+            Ok(want) => body::equals(json(), &want),
             Err(err) => unrenderable(e, "body.equals".into(), &err),
         };
         out.push((c, field("equals")));
     }
     if let Some(want) = &b.contains {
         let c = match render_json(want, &lookup) {
-            Ok(want) => body::contains(resp, &want),
+            Ok(want) => body::contains(json(), &want),
             Err(err) => unrenderable(e, "body.contains".into(), &err),
         };
         out.push((c, field("contains")));
     }
     if let Some(kind) = b.jsonapi {
-        out.push((jsonapi::document_structure(resp, kind), field("jsonapi")));
+        out.push((jsonapi::document_structure(json(), kind), field("jsonapi")));
     }
     if let Some(j) = &b.jwt {
-        for c in jwt::token_claims(resp, j, e.now) {
+        for c in jwt::token_claims(json(), j, e.now) {
             out.push((c, field("jwt")));
         }
     }

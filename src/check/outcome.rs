@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::http::RequestData;
+use crate::report::summary::{spec_verdict, Verdict};
 use crate::spec::{Level, Location};
 
 /// Version of the JSON report format (`reports/schema/check-report.schema.json`).
@@ -164,57 +165,16 @@ impl CheckResult {
     }
 }
 
-/// Counts per level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Tally {
-    pub must_passed: usize,
-    pub must_total: usize,
-    pub should_passed: usize,
-    pub should_total: usize,
-}
-
-impl Tally {
-    pub fn of<'a>(cases: impl IntoIterator<Item = &'a CaseOutcome>) -> Tally {
-        let mut t = Tally::default();
-        for c in cases {
-            let passed = c.status == CaseStatus::Passed;
-            match c.level {
-                Level::Must => {
-                    t.must_total += 1;
-                    t.must_passed += passed as usize;
-                }
-                Level::Should => {
-                    t.should_total += 1;
-                    t.should_passed += passed as usize;
-                }
-            }
-        }
-        t
-    }
-
-    /// Whether these counts conform (should cases count only when `strict`).
-    pub fn conforms(&self, strict: bool) -> bool {
-        self.must_passed == self.must_total && (!strict || self.should_passed == self.should_total)
-    }
-}
-
 impl SpecOutcome {
-    pub fn tally(&self) -> Tally {
-        Tally::of(&self.cases)
-    }
-
-    /// Whether this spec conforms (no spec error, every must case, and should cases if `strict`).
+    /// Whether this spec conforms (no spec error, every must case, and should cases if `strict`):
+    /// its verdict under the rules every report uses is `pass`.
     pub fn conforms(&self, strict: bool) -> bool {
-        self.error.is_none() && self.tally().conforms(strict)
+        spec_verdict(self, strict) == Verdict::Pass
     }
 }
 
 impl RunOutcome {
-    pub fn tally(&self) -> Tally {
-        Tally::of(self.specs.iter().flat_map(|s| &s.cases))
-    }
-
-    /// Whether the whole run conforms.
+    /// Whether the whole run conforms (not interrupted, every spec conforms).
     pub fn conforms(&self) -> bool {
         !self.interrupted && self.specs.iter().all(|s| s.conforms(self.strict))
     }

@@ -4,7 +4,7 @@
 use jsonschema::Validator;
 use serde_json::Value;
 
-use super::{fail, pass, pointer_token, show_json, truncated_reason, CheckResult, CheckResultExt};
+use super::{fail, pass, pointer_token, show_json, CheckResult, CheckResultExt};
 use crate::http::ResponseData;
 
 /// Most schema errors listed in one result.
@@ -15,24 +15,16 @@ pub fn compile(schema: &Value) -> Result<Validator, String> {
     jsonschema::validator_for(schema).map_err(|e| format!("invalid JSON Schema in the spec: {e}"))
 }
 
-/// The body as JSON, or a failing result of `check` saying why it is not.
-fn json_body(resp: &ResponseData, check: &str, expected: &str) -> Result<Value, Box<CheckResult>> {
-    if let Some(why) = truncated_reason(resp) {
-        return Err(Box::new(fail(check, expected, why)));
-    }
-    resp.json()
-        .map_err(|why| Box::new(fail(check, expected, why)))
-}
-
-/// `body.schema`: the JSON body is valid against the compiled schema.
-pub fn matches_schema(resp: &ResponseData, validator: &Validator) -> CheckResult {
+/// `body.schema`: the JSON body ([`body_json`](super::body_json)) is valid against the compiled
+/// schema.
+pub fn matches_schema(body: &Result<Value, String>, validator: &Validator) -> CheckResult {
     let expected = "a body valid against the schema";
-    let body = match json_body(resp, "body.schema", expected) {
+    let body = match body {
         Ok(b) => b,
-        Err(r) => return *r,
+        Err(why) => return fail("body.schema", expected, why.clone()),
     };
     let errors: Vec<(String, String)> = validator
-        .iter_errors(&body)
+        .iter_errors(body)
         .take(MAX_SCHEMA_ERRORS + 1)
         .map(|e| (e.instance_path().to_string(), e.to_string()))
         .collect();
@@ -56,27 +48,27 @@ pub fn matches_schema(resp: &ResponseData, validator: &Validator) -> CheckResult
 }
 
 /// `body.equals`: the JSON body equals `expected` exactly (strings already rendered).
-pub fn equals(resp: &ResponseData, expected: &Value) -> CheckResult {
+pub fn equals(body: &Result<Value, String>, expected: &Value) -> CheckResult {
     let shown = show_json(expected);
-    let body = match json_body(resp, "body.equals", &shown) {
+    let body = match body {
         Ok(b) => b,
-        Err(r) => return *r,
+        Err(why) => return fail("body.equals", shown, why.clone()),
     };
-    match difference(expected, &body, String::new(), Mode::Exact) {
-        None => pass("body.equals", shown, show_json(&body)),
+    match difference(expected, body, String::new(), Mode::Exact) {
+        None => pass("body.equals", shown, show_json(body)),
         Some(d) => fail("body.equals", d.expected, d.actual).at_pointer(d.pointer),
     }
 }
 
 /// `body.contains`: the JSON body contains `expected` — objects by subset, arrays element by element
 /// (the body's array may be longer), scalars equal.
-pub fn contains(resp: &ResponseData, expected: &Value) -> CheckResult {
+pub fn contains(body: &Result<Value, String>, expected: &Value) -> CheckResult {
     let shown = show_json(expected);
-    let body = match json_body(resp, "body.contains", &shown) {
+    let body = match body {
         Ok(b) => b,
-        Err(r) => return *r,
+        Err(why) => return fail("body.contains", shown, why.clone()),
     };
-    match difference(expected, &body, String::new(), Mode::Subset) {
+    match difference(expected, body, String::new(), Mode::Subset) {
         None => pass("body.contains", shown, "a body containing it"),
         Some(d) => fail("body.contains", d.expected, d.actual).at_pointer(d.pointer),
     }
@@ -183,6 +175,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn json(body: &str) -> Result<Value, String> {
+        super::super::body_json(&resp(body))
+    }
+
     fn resp(body: &str) -> ResponseData {
         ResponseData {
             status: 200,
@@ -199,15 +195,15 @@ mod tests {
             "properties": {"data": {"type": "object", "properties": {"id": {"type": "string"}}}}
         }))
         .unwrap();
-        assert!(matches_schema(&resp(r#"{"data":{"id":"x"}}"#), &v).passed);
-        let r = matches_schema(&resp(r#"{"data":{"id":7}}"#), &v);
+        assert!(matches_schema(&json(r#"{"data":{"id":"x"}}"#), &v).passed);
+        let r = matches_schema(&json(r#"{"data":{"id":7}}"#), &v);
         assert!(!r.passed);
         assert_eq!(r.pointer.as_deref(), Some("/data/id"));
         assert!(r.actual.contains("/data/id"), "{}", r.actual);
-        let r = matches_schema(&resp("not json"), &v);
+        let r = matches_schema(&json("not json"), &v);
         assert!(!r.passed);
         assert!(r.actual.contains("not JSON"));
-        let r = matches_schema(&resp(""), &v);
+        let r = matches_schema(&json(""), &v);
         assert!(r.actual.contains("empty"));
     }
 
@@ -219,17 +215,17 @@ mod tests {
     #[test]
     fn equals_exact() {
         let want = json!({"message": "Invalid credentials"});
-        assert!(equals(&resp(r#"{"message":"Invalid credentials"}"#), &want).passed);
-        let r = equals(&resp(r#"{"message":"nope"}"#), &want);
+        assert!(equals(&json(r#"{"message":"Invalid credentials"}"#), &want).passed);
+        let r = equals(&json(r#"{"message":"nope"}"#), &want);
         assert!(!r.passed);
         assert_eq!(r.pointer.as_deref(), Some("/message"));
         assert_eq!(r.expected, "\"Invalid credentials\"");
         assert_eq!(r.actual, "\"nope\"");
-        let r = equals(&resp(r#"{"message":"Invalid credentials","x":1}"#), &want);
+        let r = equals(&json(r#"{"message":"Invalid credentials","x":1}"#), &want);
         assert!(!r.passed);
         assert_eq!(r.pointer.as_deref(), Some("/x"));
-        assert!(!equals(&resp("[]"), &json!({})).passed);
-        assert!(equals(&resp("{}"), &json!({})).passed);
+        assert!(!equals(&json("[]"), &json!({})).passed);
+        assert!(equals(&json("{}"), &json!({})).passed);
     }
 
     #[test]
@@ -237,13 +233,13 @@ mod tests {
         let want = json!({"errors": [{"status": "401", "code": "invalid_credentials"}]});
         let body =
             r#"{"errors":[{"status":"401","code":"invalid_credentials","title":"t"},{"x":1}]}"#;
-        assert!(contains(&resp(body), &want).passed);
-        let r = contains(&resp(r#"{"errors":[{"status":401}]}"#), &want);
+        assert!(contains(&json(body), &want).passed);
+        let r = contains(&json(r#"{"errors":[{"status":401}]}"#), &want);
         assert!(!r.passed);
         assert_eq!(r.pointer.as_deref(), Some("/errors/0/status"));
-        let r = contains(&resp(r#"{"errors":[]}"#), &want);
+        let r = contains(&json(r#"{"errors":[]}"#), &want);
         assert_eq!(r.pointer.as_deref(), Some("/errors"));
-        let r = contains(&resp(r#"{"data":{}}"#), &want);
+        let r = contains(&json(r#"{"data":{}}"#), &want);
         assert_eq!(r.pointer.as_deref(), Some("/errors"));
         assert_eq!(r.actual, "no such member");
     }
@@ -252,7 +248,7 @@ mod tests {
     fn truncated_body_fails_body_checks() {
         let mut r = resp(r#"{"a":1"#);
         r.truncated = true;
-        let c = contains(&r, &json!({"a": 1}));
+        let c = contains(&super::super::body_json(&r), &json!({"a": 1}));
         assert!(!c.passed);
         assert!(c.actual.contains("--max-body"));
         assert!(!empty(&r, true).passed);

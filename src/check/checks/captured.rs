@@ -2,9 +2,7 @@
 //! login issues a different token" (`not_equals` the first login's token), or `Location` equal to
 //! the body's `links.self`. Secret values are masked by the engine afterwards.
 
-use regex::Regex;
-
-use super::{fail, verdict, CheckResult};
+use super::{compile_pattern, fail, verdict, CheckResult};
 use crate::spec::ValueExpect;
 
 fn id(name: &str, rule: &str) -> String {
@@ -42,16 +40,8 @@ pub fn captured_value(
     }
     if let Some(pattern) = &expect.matches {
         let expected = format!("a value matching /{pattern}/");
-        match Regex::new(pattern) {
-            Err(e) => {
-                let msg = e.to_string();
-                let last = msg.lines().last().unwrap_or("invalid");
-                out.push(fail(
-                    id(name, "matches"),
-                    expected,
-                    format!("an invalid regular expression in the spec ({last})"),
-                ));
-            }
+        match compile_pattern(pattern) {
+            Err(why) => out.push(fail(id(name, "matches"), expected, why)),
             Ok(re) => {
                 let ok = matches!(value, Ok(v) if re.is_match(v));
                 out.push(verdict(id(name, "matches"), ok, expected, actual.clone()));

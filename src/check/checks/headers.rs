@@ -7,9 +7,7 @@
 //! - `etag`: entity-tag syntax (RFC 9110 §8.8.3), strong or weak;
 //! - `http_date`: an IMF-fixdate (RFC 9110 §5.6.7).
 
-use regex::Regex;
-
-use super::{fail, pass, verdict, CheckResult, CheckResultExt};
+use super::{compile_pattern, fail, pass, verdict, CheckResult, CheckResultExt};
 use crate::http::ResponseData;
 use crate::spec::EtagKind;
 
@@ -25,7 +23,8 @@ fn id(name: &str, rule: &str) -> String {
     }
 }
 
-fn missing(name: &str) -> String {
+/// What a result shows for an absent header.
+pub(super) fn missing(name: &str) -> String {
     format!("no `{}` header", name.to_ascii_lowercase())
 }
 
@@ -35,7 +34,8 @@ pub fn combined(resp: &ResponseData, name: &str) -> Option<String> {
     (!values.is_empty()).then(|| values.join(", "))
 }
 
-fn quoted(v: &str) -> String {
+/// How a result shows a header value.
+pub(super) fn quoted(v: &str) -> String {
     format!("`{v}`")
 }
 
@@ -50,17 +50,9 @@ pub fn equals(resp: &ResponseData, name: &str, expected: &str) -> CheckResult {
 /// `header:NAME.matches`: the header's value matches the regular expression `pattern`.
 pub fn matches(resp: &ResponseData, name: &str, pattern: &str) -> CheckResult {
     let expected = format!("a value matching /{pattern}/");
-    let re = match Regex::new(pattern) {
+    let re = match compile_pattern(pattern) {
         Ok(re) => re,
-        Err(e) => {
-            let first = e.to_string();
-            let first = first.lines().last().unwrap_or("invalid");
-            return fail(
-                id(name, "matches"),
-                expected,
-                format!("an invalid regular expression in the spec ({first})"),
-            );
-        }
+        Err(why) => return fail(id(name, "matches"), expected, why),
     };
     match combined(resp, name) {
         Some(v) => verdict(id(name, "matches"), re.is_match(&v), expected, quoted(&v)),

@@ -6,8 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{fail, pass, truncated_reason, CheckResult, CheckResultExt};
-use crate::http::ResponseData;
+use super::{fail, pass, CheckResult, CheckResultExt};
 use crate::spec::JsonApiKind;
 
 /// The rule this check enforces.
@@ -21,15 +20,13 @@ fn expected(kind: JsonApiKind) -> &'static str {
     }
 }
 
-/// `body.jsonapi`: the body is a JSON:API document of the wanted kind.
-pub fn document_structure(resp: &ResponseData, kind: JsonApiKind) -> CheckResult {
+/// `body.jsonapi`: the body ([`body_json`](super::body_json)) is a JSON:API document of the
+/// wanted kind.
+pub fn document_structure(body: &Result<Value, String>, kind: JsonApiKind) -> CheckResult {
     let want = expected(kind);
-    if let Some(why) = truncated_reason(resp) {
-        return fail("body.jsonapi", want, why).with_rule(RULE);
-    }
-    let result = match resp.json() {
-        Err(why) => fail("body.jsonapi", want, why),
-        Ok(doc) => match problem(&doc, kind) {
+    let result = match body {
+        Err(why) => fail("body.jsonapi", want, why.clone()),
+        Ok(doc) => match problem(doc, kind) {
             None => pass("body.jsonapi", want, want),
             Some((pointer, why)) => fail("body.jsonapi", want, why).at_pointer(pointer),
         },
@@ -125,12 +122,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn resp(body: &str) -> ResponseData {
-        ResponseData {
+    fn resp(body: &str) -> Result<Value, String> {
+        super::super::body_json(&crate::http::ResponseData {
             status: 200,
             body: body.as_bytes().to_vec(),
-            ..ResponseData::default()
-        }
+            ..crate::http::ResponseData::default()
+        })
     }
 
     #[test]

@@ -6,8 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use super::{fail, pass, truncated_reason, verdict, CheckResult, CheckResultExt};
-use crate::http::ResponseData;
+use super::{fail, pass, verdict, CheckResult, CheckResultExt};
 use crate::spec::JwtExpect;
 
 /// The rule these checks enforce.
@@ -47,14 +46,18 @@ pub fn decode(token: &str) -> Result<Decoded, String> {
 
 /// `body.jwt` (and `.alg`, `.claims`, `.unexpired` as asked): the token at `expect.pointer` decodes
 /// and shows what is expected. `now` is the current time in seconds since the Unix epoch.
-pub fn token_claims(resp: &ResponseData, expect: &JwtExpect, now: u64) -> Vec<CheckResult> {
+pub fn token_claims(
+    body: &Result<Value, String>,
+    expect: &JwtExpect,
+    now: u64,
+) -> Vec<CheckResult> {
     let want = format!("a JWT at {}", expect.pointer);
     let found = (|| -> Result<Decoded, String> {
-        if let Some(why) = truncated_reason(resp) {
-            return Err(why);
-        }
-        let body = resp.json()?;
-        match body.pointer(&expect.pointer) {
+        match body
+            .as_ref()
+            .map_err(Clone::clone)?
+            .pointer(&expect.pointer)
+        {
             Some(Value::String(t)) => decode(t),
             Some(other) => Err(format!("a {} instead of a string", kind_of(other))),
             None => Err("no value there".into()),
@@ -159,12 +162,12 @@ mod tests {
         )
     }
 
-    fn resp(body: Value) -> ResponseData {
-        ResponseData {
+    fn resp(body: Value) -> Result<Value, String> {
+        super::super::body_json(&crate::http::ResponseData {
             status: 200,
             body: body.to_string().into_bytes(),
-            ..ResponseData::default()
-        }
+            ..crate::http::ResponseData::default()
+        })
     }
 
     fn expect(alg: Option<&str>, claims: &[&str], unexpired: bool) -> JwtExpect {

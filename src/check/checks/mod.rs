@@ -15,6 +15,9 @@ pub mod rfc9110;
 pub mod same_as;
 pub mod status;
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use crate::check::outcome::CheckResult;
 use crate::http::ResponseData;
 
@@ -101,15 +104,45 @@ pub fn truncated_reason(resp: &ResponseData) -> Option<String> {
     })
 }
 
+/// A spec's regular expression compiled, or why it cannot be (the last line of the regex error).
+/// Each pattern is compiled once per process: the same spec pattern is checked on every response.
+pub fn compile_pattern(pattern: &str) -> Result<regex::Regex, String> {
+    type Compiled = HashMap<String, Result<regex::Regex, String>>;
+    static COMPILED: OnceLock<Mutex<Compiled>> = OnceLock::new();
+    let compile = || {
+        regex::Regex::new(pattern).map_err(|e| {
+            let msg = e.to_string();
+            let last = msg.lines().last().unwrap_or("invalid");
+            format!("an invalid regular expression in the spec ({last})")
+        })
+    };
+    // A poisoned lock only means another thread panicked mid-insert: compile without the cache.
+    let Ok(mut compiled) = COMPILED.get_or_init(Default::default).lock() else {
+        return compile();
+    };
+    compiled
+        .entry(pattern.to_owned())
+        .or_insert_with(compile)
+        .clone()
+}
+
+/// The body as JSON, parsed once per response for every body check, or why the body checks
+/// cannot look at it (cut at `--max-body`, empty, or not JSON).
+pub fn body_json(resp: &ResponseData) -> Result<serde_json::Value, String> {
+    match truncated_reason(resp) {
+        Some(why) => Err(why),
+        None => resp.json(),
+    }
+}
+
 /// A JSON value in one line, shortened.
 pub fn show_json(value: &serde_json::Value) -> String {
     shorten(&value.to_string())
 }
 
-/// Escapes one JSON pointer token (RFC 6901).
-pub fn pointer_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
-}
+/// Escapes one JSON pointer token (RFC 6901): the spec loader's, so that check pointers and spec
+/// locations are escaped alike.
+pub(crate) use crate::spec::pointer_token;
 
 #[cfg(test)]
 mod tests {

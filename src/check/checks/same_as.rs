@@ -3,7 +3,7 @@
 //! (OWASP ASVS 5.0 V6.3.8), which stops user enumeration.
 
 use super::body::{difference, Mode};
-use super::headers::combined;
+use super::headers::{combined, missing, quoted};
 use super::{fail, shorten, verdict, CheckResult, CheckResultExt};
 use crate::http::ResponseData;
 
@@ -39,10 +39,7 @@ pub fn same_part(
         return same_body(check, current, earlier);
     }
     if let Some(name) = part.strip_prefix("header:") {
-        let show = |v: Option<String>| match v {
-            Some(v) => format!("`{v}`"),
-            None => format!("no `{}` header", name.to_ascii_lowercase()),
-        };
+        let show = |v: Option<String>| v.map_or_else(|| missing(name), |v| quoted(&v));
         let (e, a) = (combined(earlier, name), combined(current, name));
         return verdict(check, e == a, show(e), show(a));
     }
