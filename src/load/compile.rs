@@ -458,19 +458,14 @@ fn json_body(value: &Value, env: &Env<'_>) -> Result<Tpl, String> {
     let skeleton = fill_json(value, env, &mut holes)?;
     let text = skeleton.to_string();
     let mut out = Tpl::default();
+    let private_use = || "the body contains the private-use character U+E000".to_string();
     let mut rest = text.as_str();
     while let Some(start) = rest.find(HOLE_START) {
         out.push_text(&rest[..start]);
         let after = &rest[start + HOLE_START.len_utf8()..];
-        let end = after
-            .find(HOLE_END)
-            .ok_or_else(|| "the body contains the private-use character U+E000".to_string())?;
-        let index: usize = after[..end]
-            .parse()
-            .map_err(|_| "the body contains the private-use character U+E000".to_string())?;
-        let hole = holes
-            .get(index)
-            .ok_or_else(|| "the body contains the private-use character U+E000".to_string())?;
+        let end = after.find(HOLE_END).ok_or_else(private_use)?;
+        let index: usize = after[..end].parse().map_err(|_| private_use())?;
+        let hole = holes.get(index).ok_or_else(private_use)?;
         out.append(hole.clone());
         rest = &after[end + HOLE_END.len_utf8()..];
     }

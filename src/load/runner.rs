@@ -200,19 +200,18 @@ async fn run_step(
 
     let builder = match build(user, step) {
         Ok(b) => b,
-        Err(Skip::MissingCapture) => {
-            // An earlier step of this iteration failed (and was counted): nothing to send.
+        Err(skip) => {
             if let Some(c) = counters.skipped.get(step.request) {
                 c.fetch_add(1, Ordering::Relaxed);
             }
-            think(step).await;
-            return Ok(());
-        }
-        Err(Skip::Invalid(message)) => {
-            if let Some(c) = counters.skipped.get(step.request) {
-                c.fetch_add(1, Ordering::Relaxed);
-            }
-            return Err(custom(&message));
+            return match skip {
+                // An earlier step of this iteration failed (and was counted): nothing to send.
+                Skip::MissingCapture => {
+                    think(step).await;
+                    Ok(())
+                }
+                Skip::Invalid(message) => Err(custom(&message)),
+            };
         }
     };
     let mut request = GooseRequest::builder()

@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::conditional::Preconditions;
+use super::conditional::{EntityTag, Preconditions};
 use super::faults::{FaultSet, SLOW_LOGIN};
 use super::fixture::Directory;
-use super::negotiation::{JSON, JSONAPI};
+use super::negotiation::{self, Consumes, Produces, JSON, JSONAPI};
 use super::tokens::{self, JwtKeys};
 use super::{Dialect, Fault, ServerConfig, ServerError};
 
@@ -56,6 +56,46 @@ impl App {
     /// Whether 406/415 are answered (not under `accept-anything`).
     pub(crate) fn negotiates(&self) -> bool {
         !self.has(Fault::AcceptAnything)
+    }
+
+    /// 406, then 415 (not under `accept-anything`): `Some` is the reply that ends the request.
+    pub(crate) fn negotiate(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        produces: Produces,
+        consumes: Consumes,
+        body_required: bool,
+    ) -> Option<Reply> {
+        if !self.negotiates() {
+            return None;
+        }
+        if !negotiation::accepts(headers, produces) {
+            return Some(self.standard_error(StatusCode::NOT_ACCEPTABLE));
+        }
+        if !negotiation::body_type_ok(headers, body, consumes, body_required) {
+            return Some(self.standard_error(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        }
+        None
+    }
+
+    /// Adds `ETag: tag` unless `no-etag` is on.
+    pub(crate) fn with_etag(&self, reply: Reply, tag: &EntityTag) -> Reply {
+        if self.has(Fault::NoEtag) {
+            reply
+        } else {
+            reply.header(header::ETAG, &tag.to_string())
+        }
+    }
+
+    /// A successful delete: 204 with only the dialect's `Content-Type`, or (`wrong-status`) 200
+    /// with `body`.
+    pub(crate) fn deleted(&self, body: &Value) -> Reply {
+        match self.faults.deleted() {
+            StatusCode::NO_CONTENT => Reply::empty(StatusCode::NO_CONTENT)
+                .header(header::CONTENT_TYPE, self.content_type()),
+            status => Reply::json(status, self.content_type(), body),
+        }
     }
 
     /// Under `slow-login`, waits before a login is processed.
@@ -255,7 +295,9 @@ const RAILS_HEADERS: [(&str, &str); 6] = [
 /// Every request passes through here: `flaky` answers every 20th with 500 before the handler runs.
 async fn common_layer(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let mut response = if app.faults.flaky_hit(app.next_request()) {
+    // Only `flaky` counts requests: no shared counter is touched on the usual path.
+    let flaky = app.has(Fault::Flaky) && app.faults.flaky_hit(app.next_request());
+    let mut response = if flaky {
         app.standard_error(StatusCode::INTERNAL_SERVER_ERROR)
             .into_response()
     } else {

@@ -2,10 +2,12 @@
 //! comparison (§8.8.3.2), and the evaluation order of §13.2.2.
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use axum::http::{header, HeaderMap, HeaderName, Method};
 use sha2::{Digest, Sha256};
+
+use super::tokens::{self, unix_seconds};
 
 /// An entity-tag: `"opaque"` (strong) or `W/"opaque"` (weak).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -40,7 +42,7 @@ impl EntityTag {
     /// The project's tag of a representation: the first 32 hex digits of the SHA-256 of its bytes.
     pub fn of_representation(bytes: &[u8], weak: bool) -> Self {
         let digest = Sha256::digest(bytes);
-        let opaque: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let opaque = tokens::hex(&digest[..16]);
         EntityTag { weak, opaque }
     }
 
@@ -228,18 +230,14 @@ pub fn if_none_match_passes(list: &TagList, res: &ResourceState<'_>) -> bool {
     }
 }
 
-fn seconds(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 /// §13.1.4: false when the resource was modified after `date` (second precision); true without a date.
 pub fn if_unmodified_since_passes(date: SystemTime, last_modified: Option<SystemTime>) -> bool {
-    last_modified.is_none_or(|lm| seconds(lm) <= seconds(date))
+    last_modified.is_none_or(|lm| unix_seconds(lm) <= unix_seconds(date))
 }
 
 /// §13.1.3: true when the resource was modified after `date` (second precision) or has no date.
 pub fn if_modified_since_passes(date: SystemTime, last_modified: Option<SystemTime>) -> bool {
-    last_modified.is_none_or(|lm| seconds(lm) > seconds(date))
+    last_modified.is_none_or(|lm| unix_seconds(lm) > unix_seconds(date))
 }
 
 /// The evaluation order of RFC 9110 §13.2.2 (steps 1–4; If-Range is not used here).
@@ -276,7 +274,7 @@ pub fn evaluate(method: &Method, pre: &Preconditions, res: &ResourceState<'_>) -
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn tag(s: &str) -> EntityTag {
         EntityTag::parse(s).unwrap()

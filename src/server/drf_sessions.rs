@@ -155,13 +155,8 @@ async fn login(st: &Drf, kind: Kind, headers: &HeaderMap, body: Body) -> Reply {
     let Some(bytes) = body::read(body).await else {
         return app.standard_error(StatusCode::PAYLOAD_TOO_LARGE);
     };
-    if app.negotiates() {
-        if !negotiation::accepts(headers, Produces::Json) {
-            return app.standard_error(StatusCode::NOT_ACCEPTABLE);
-        }
-        if !negotiation::body_type_ok(headers, &bytes, Consumes::Json, true) {
-            return app.standard_error(StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        }
+    if let Some(reply) = app.negotiate(headers, &bytes, Produces::Json, Consumes::Json, true) {
+        return reply;
     }
     let data = match body::json_object(&bytes) {
         Ok(data) => data,
@@ -342,13 +337,7 @@ fn list(st: &Drf, kind: Kind, method: &Method, path: IdPath, headers: &HeaderMap
     };
     let reply = Reply::json(StatusCode::OK, JSON, &Value::Array(items));
     let etag = EntityTag::of_representation(reply.body(), false);
-    let with_etag = |r: Reply| {
-        if app.has(Fault::NoEtag) {
-            r
-        } else {
-            r.header(header::ETAG, &etag.to_string())
-        }
-    };
+    let with_etag = |r: Reply| app.with_etag(r, &etag);
     let resource = ResourceState {
         etag: (!app.has(Fault::NoEtag)).then_some(&etag),
         last_modified: Some(last_modified),
@@ -401,10 +390,5 @@ fn destroy(st: &Drf, kind: Kind, path: IdPath, headers: &HeaderMap) -> Reply {
     if let Some(live) = removed {
         st.tokens.remove(&live.jti);
     }
-    match app.faults.deleted() {
-        StatusCode::NO_CONTENT => {
-            Reply::empty(StatusCode::NO_CONTENT).header(header::CONTENT_TYPE, JSON)
-        }
-        status => Reply::json(status, JSON, &json!({})),
-    }
+    app.deleted(&json!({}))
 }

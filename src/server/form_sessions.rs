@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use super::app::{App, Reply};
 use super::body;
 use super::fixture::{Authentication, Kind};
-use super::negotiation::{self, Consumes, Produces, JSONAPI};
+use super::negotiation::{Consumes, Produces, JSONAPI};
 use super::tokens;
 use super::Fault;
 
@@ -129,13 +129,15 @@ fn gate(
     if !token_ok {
         return Err(unauthorized());
     }
-    if app.negotiates() {
-        if !negotiation::accepts(headers, Produces::JsonOrJsonApi) {
-            return Err(app.standard_error(StatusCode::NOT_ACCEPTABLE));
-        }
-        if !negotiation::body_type_ok(headers, bytes, Consumes::JsonOrJsonApi, required) {
-            return Err(app.standard_error(StatusCode::UNSUPPORTED_MEDIA_TYPE));
-        }
+    let negotiated = app.negotiate(
+        headers,
+        bytes,
+        Produces::JsonOrJsonApi,
+        Consumes::JsonOrJsonApi,
+        required,
+    );
+    if let Some(reply) = negotiated {
+        return Err(reply);
     }
     if bytes.is_empty() && !required {
         return Ok(Map::new());
@@ -245,13 +247,7 @@ async fn destroy(State(st): St, headers: HeaderMap, body: Body) -> Reply {
         return unauthorized();
     }
     let clear = format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
-    let reply = match app.faults.deleted() {
-        StatusCode::NO_CONTENT => {
-            Reply::empty(StatusCode::NO_CONTENT).header(header::CONTENT_TYPE, JSONAPI)
-        }
-        status => Reply::json(status, JSONAPI, &json!({})),
-    };
-    reply.append(header::SET_COOKIE, &clear)
+    app.deleted(&json!({})).append(header::SET_COOKIE, &clear)
 }
 
 #[cfg(test)]

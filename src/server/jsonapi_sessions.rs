@@ -16,7 +16,7 @@ use super::app::{http_date, now_seconds, rfc3339, App, Reply};
 use super::body;
 use super::conditional::{evaluate, EntityTag, Evaluation, ResourceState};
 use super::fixture::{Authentication, Kind};
-use super::negotiation::{self, Consumes, Produces, JSONAPI};
+use super::negotiation::{Consumes, Produces, JSONAPI};
 use super::tokens;
 use super::Fault;
 
@@ -60,16 +60,13 @@ fn errors(status: StatusCode, list: Vec<Value>) -> Reply {
 
 /// 406, then 415: JSON:API content negotiation, before anything else but routing.
 fn negotiate(app: &App, headers: &HeaderMap, body: &[u8], body_required: bool) -> Option<Reply> {
-    if !app.negotiates() {
-        return None;
-    }
-    if !negotiation::accepts(headers, Produces::JsonApi) {
-        return Some(app.standard_error(StatusCode::NOT_ACCEPTABLE));
-    }
-    if !negotiation::body_type_ok(headers, body, Consumes::JsonApi, body_required) {
-        return Some(app.standard_error(StatusCode::UNSUPPORTED_MEDIA_TYPE));
-    }
-    None
+    app.negotiate(
+        headers,
+        body,
+        Produces::JsonApi,
+        Consumes::JsonApi,
+        body_required,
+    )
 }
 
 fn invalid(pointer: &str, title: &str) -> Value {
@@ -82,7 +79,7 @@ fn invalid(pointer: &str, title: &str) -> Value {
 }
 
 /// The credentials of a create document, or the 422 errors it deserves.
-fn credentials(doc: &Map<String, Value>) -> Result<(String, String), Vec<Value>> {
+fn credentials(doc: &Map<String, Value>) -> Result<(&str, &str), Vec<Value>> {
     let Some(data) = doc.get("data").and_then(Value::as_object) else {
         return Err(vec![invalid("/data", "data must be a resource object")]);
     };
@@ -109,7 +106,7 @@ fn credentials(doc: &Map<String, Value>) -> Result<(String, String), Vec<Value>>
         ));
     }
     match (email, password) {
-        (Some(e), Some(p)) if problems.is_empty() => Ok((e.to_string(), p.to_string())),
+        (Some(e), Some(p)) if problems.is_empty() => Ok((e, p)),
         _ => Err(problems),
     }
 }
@@ -142,7 +139,7 @@ async fn create(State(st): St, method: Method, headers: HeaderMap, body: Body) -
     };
     let account = match app
         .directory
-        .authenticate(Kind::User, &email, &password)
+        .authenticate(Kind::User, email, password)
         .await
     {
         Ok(Authentication::Ok(account)) => account,
@@ -193,12 +190,10 @@ async fn create(State(st): St, method: Method, headers: HeaderMap, body: Body) -
         &json!({"data": data, "links": {"self": link}}),
     );
     let etag = EntityTag::of_representation(reply.body(), false);
-    let mut reply = reply
+    let reply = reply
         .header(header::LOCATION, &link)
         .header(header::LAST_MODIFIED, &http_date(created));
-    if !app.has(Fault::NoEtag) {
-        reply = reply.header(header::ETAG, &etag.to_string());
-    }
+    let reply = app.with_etag(reply, &etag);
     st.sessions.insert(id, Session { etag, created });
     app.token_cache(reply, None)
 }
@@ -217,10 +212,7 @@ async fn destroy(
     if let Some(reply) = negotiate(app, &headers, &bytes, false) {
         return reply;
     }
-    let not_found = || {
-        let err = error(StatusCode::NOT_FOUND, "not_found", "Not found", None);
-        errors(StatusCode::NOT_FOUND, vec![err])
-    };
+    let not_found = || app.standard_error(StatusCode::NOT_FOUND);
     let Ok(Path(id)) = path else {
         return not_found();
     };
@@ -240,21 +232,14 @@ async fn destroy(
             "Precondition failed",
             None,
         );
-        let reply = errors(StatusCode::PRECONDITION_FAILED, vec![err]);
-        return if app.has(Fault::NoEtag) {
-            reply
-        } else {
-            reply.header(header::ETAG, &session.etag.to_string())
-        };
+        return app.with_etag(
+            errors(StatusCode::PRECONDITION_FAILED, vec![err]),
+            &session.etag,
+        );
     }
     if !app.has(Fault::NoRevoke) && st.sessions.remove(&id).is_none() {
         // Deleted by a concurrent request in the meantime.
         return not_found();
     }
-    match app.faults.deleted() {
-        StatusCode::NO_CONTENT => {
-            Reply::empty(StatusCode::NO_CONTENT).header(header::CONTENT_TYPE, JSONAPI)
-        }
-        status => Reply::json(status, JSONAPI, &json!({"meta": {"deleted": true}})),
-    }
+    app.deleted(&json!({"meta": {"deleted": true}}))
 }

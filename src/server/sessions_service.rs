@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::app::{now_seconds, rfc3339, App, Reply};
 use super::body;
 use super::fixture::{Authentication, Kind};
-use super::negotiation::{self, Consumes, Produces, JSON};
+use super::negotiation::{Consumes, Produces, JSON};
 use super::tokens;
 use super::Fault;
 
@@ -59,16 +59,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Reply {
 }
 
 fn negotiate(app: &App, headers: &HeaderMap, body: &[u8], body_required: bool) -> Option<Reply> {
-    if !app.negotiates() {
-        return None;
-    }
-    if !negotiation::accepts(headers, Produces::Json) {
-        return Some(app.standard_error(StatusCode::NOT_ACCEPTABLE));
-    }
-    if !negotiation::body_type_ok(headers, body, Consumes::Json, body_required) {
-        return Some(app.standard_error(StatusCode::UNSUPPORTED_MEDIA_TYPE));
-    }
-    None
+    app.negotiate(headers, body, Produces::Json, Consumes::Json, body_required)
 }
 
 async fn create(State(st): St, headers: HeaderMap, body: Body) -> Reply {
@@ -196,10 +187,5 @@ async fn destroy(
     if !app.has(Fault::NoRevoke) && st.keys.remove(key).is_none() {
         return invalid();
     }
-    match app.faults.deleted() {
-        StatusCode::NO_CONTENT => {
-            Reply::empty(StatusCode::NO_CONTENT).header(header::CONTENT_TYPE, JSON)
-        }
-        status => Reply::json(status, JSON, &json!({})),
-    }
+    app.deleted(&json!({}))
 }
