@@ -14,7 +14,7 @@ use indexmap::IndexMap;
 
 use super::client::{probe, ProbeError};
 use super::outcome::{CaseStatus, RunOutcome, SpecOutcome};
-use super::plan::{parse_var, CheckPlan, RunOptions, Target};
+use super::plan::{CheckPlan, RunOptions, Target};
 use super::runner::{run_specs_with, Progress};
 use super::stop::{stop_channel, StopHandle};
 use crate::cli::{exit, CheckArgs};
@@ -22,6 +22,7 @@ use crate::report::{
     parse_report_arg, write_report, write_terminal, ReportError, ReportFormat, TerminalOptions,
 };
 use crate::server::{Fault, HashCost, UnknownFault};
+use crate::spec::parse_var;
 use crate::spec::{find_spec, load_spec, spec_files, LoadedSpec, SpecError, Vars};
 
 /// Why `check` cannot start: a one-line message, exit code 2.

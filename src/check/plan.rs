@@ -104,29 +104,3 @@ impl CheckPlan {
         }
     }
 }
-
-/// Parses `NAME=VALUE` of `--var`.
-pub fn parse_var(arg: &str) -> Result<(String, String), String> {
-    match arg.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_owned(), value.to_owned()))
-        }
-        _ => Err(format!("invalid --var `{arg}`: expected NAME=VALUE")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn var_syntax() {
-        assert_eq!(
-            parse_var("email=a@b=c"),
-            Ok(("email".into(), "a@b=c".into()))
-        );
-        assert_eq!(parse_var("empty="), Ok(("empty".into(), String::new())));
-        assert!(parse_var("novalue").is_err());
-        assert!(parse_var("=x").is_err());
-    }
-}

@@ -381,11 +381,11 @@ fn variables(loaded: &LoadedScenario, given: &[String], errors: &mut Vec<String>
     let spec = &loaded.spec.spec;
     let mut overrides = IndexMap::new();
     for v in given {
-        match v.split_once('=') {
-            Some((name, value)) if spec.variables.contains_key(name.trim()) => {
-                overrides.insert(name.trim().to_owned(), value.to_owned());
+        match crate::spec::parse_var(v) {
+            Ok((name, value)) if spec.variables.contains_key(&name) => {
+                overrides.insert(name, value);
             }
-            Some((name, _)) => errors.push(format!(
+            Ok((name, _)) => errors.push(format!(
                 "--var {name}: spec `{}` has no such variable (variables: {})",
                 spec.name,
                 spec.variables
@@ -394,7 +394,7 @@ fn variables(loaded: &LoadedScenario, given: &[String], errors: &mut Vec<String>
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
-            None => errors.push(format!("--var `{v}`: write NAME=VALUE")),
+            Err(e) => errors.push(e),
         }
     }
     Vars::from_spec(spec, &overrides, |k| std::env::var(k).ok())

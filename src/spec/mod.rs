@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use load::{find_spec, load_spec, load_spec_str, spec_files, SpecError};
 pub use model::*;
-pub use resolve::{build_request, extract, MissingVariable, Vars};
+pub use resolve::{build_request, extract, parse_var, MissingVariable, Vars};
 /// Escapes one JSON pointer reference token (RFC 6901).
 pub(crate) use source_map::escape as pointer_token;
 
