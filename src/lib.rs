@@ -1,14 +1,21 @@
 //! sessionspec: proves a session (login/logout) HTTP API keeps its documented contract, then measures
 //! how fast it logs people in.
 //!
-//! Data flows one way: [`spec`] (files → plan) → [`check`] / [`load`] (run → outcome) → [`report`].
-//! [`server`] is the reference implementation of every documented API, the embedded default target.
+//! Data flows one way: [`spec`] (files → plan) → [`check`] / [`load`] (run → outcome, judged into
+//! a [`verdict::Verdict`]) → [`report`]. [`server`] is the reference implementation of every
+//! documented API, the embedded default target. [`cli`] sits on top of everything and is the only
+//! code that knows the command line. See `docs/architecture.md`.
 
 pub mod check;
 pub mod cli;
+pub mod document;
 pub mod http;
+pub mod lint;
 pub mod load;
 pub mod redact;
 pub mod report;
 pub mod server;
 pub mod spec;
+pub mod stop;
+pub mod target;
+pub mod verdict;

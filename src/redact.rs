@@ -96,6 +96,28 @@ fn jwt_pattern() -> &'static regex::Regex {
     })
 }
 
+/// `text` with the userinfo of every URL in it (`http://user:pw@host`) replaced by `***`.
+pub fn mask_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        match tail[..authority_end].rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                rest = &tail[at..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Percent-encodes everything but unreserved characters (RFC 3986 §2.3).
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -112,6 +134,16 @@ pub fn percent_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn userinfo_is_masked_in_every_url() {
+        assert_eq!(
+            mask_userinfo("GET http://u:pw@h:1/x?a=b@c and https://t@h2"),
+            "GET http://***@h:1/x?a=b@c and https://***@h2"
+        );
+        assert_eq!(mask_userinfo("http://host/a@b"), "http://host/a@b");
+        assert_eq!(mask_userinfo("no url"), "no url");
+    }
 
     #[test]
     fn masks_plain_url_and_json_forms() {

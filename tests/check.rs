@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use sessionspec::check::outcome::{CaseStatus, RunOutcome};
-use sessionspec::check::{run_specs, run_specs_with, stop_channel, CheckPlan, Quiet, Target};
+use sessionspec::check::{run, run_specs, stop_channel, CheckPlan, Quiet, StopReason, Target};
 use sessionspec::report::{
     compatibility_table, write_json, write_terminal, CompatVerdict, TerminalOptions,
 };
@@ -378,6 +378,7 @@ async fn odd_responses_are_one_line_reasons() {
     .into_bytes();
     let mut plan = CheckPlan::new(vec![tiny.clone()], Target::Url(raw_server(big, 1).await));
     plan.options.max_body = 1000;
+    plan.options.probe = false;
     let outcome = run_specs(&plan).await;
     let case = &outcome.specs[0].cases[0];
     assert_eq!(case.status, CaseStatus::Failed);
@@ -386,10 +387,11 @@ async fn odd_responses_are_one_line_reasons() {
     assert!(case.steps[0].response.as_ref().is_some_and(|r| r.truncated));
 
     // Garbage instead of HTTP: the case errors with a one-line reason.
-    let plan = CheckPlan::new(
+    let mut plan = CheckPlan::new(
         vec![tiny.clone()],
         Target::Url(raw_server(b"\x00\x01garbage\r\n\r\n".to_vec(), 1).await),
     );
+    plan.options.probe = false;
     let outcome = run_specs(&plan).await;
     let case = &outcome.specs[0].cases[0];
     assert_eq!(case.status, CaseStatus::Errored);
@@ -410,13 +412,33 @@ async fn odd_responses_are_one_line_reasons() {
         .await
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let mut plan = CheckPlan::new(vec![tiny], Target::Url(url));
+    let mut plan = CheckPlan::new(vec![tiny.clone()], Target::Url(url.clone()));
     plan.options.timeout = Duration::from_millis(300);
+    plan.options.probe = false;
     let outcome = run_specs(&plan).await;
     drop(listener);
     let case = &outcome.specs[0].cases[0];
     assert_eq!(case.status, CaseStatus::Errored);
     assert_eq!(case.first_failure().as_deref(), Some("timeout after 300ms"));
+
+    // The same with the probe (as `check` runs): no case runs, the run's verdict is `error`.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let mut plan = CheckPlan::new(vec![tiny], Target::Url(url.clone()));
+    plan.options.timeout = Duration::from_millis(300);
+    let outcome = run_specs(&plan).await;
+    drop(listener);
+    assert_eq!(
+        outcome.error.as_deref(),
+        Some(format!("target {url} is unreachable: timeout after 300ms").as_str())
+    );
+    assert_eq!(outcome.verdict(), sessionspec::verdict::Verdict::Error);
+    assert!(outcome.specs[0]
+        .cases
+        .iter()
+        .all(|c| c.status == CaseStatus::Skipped));
 }
 
 // ---- variables ----
@@ -451,10 +473,10 @@ async fn stop_skips_cases_not_started_and_reports_what_ran() {
     let (handle, stop) = stop_channel();
     let stopper = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(600)).await;
-        handle.stop();
+        handle.stop(StopReason::Interrupt);
     });
     let started = Instant::now();
-    let outcome = run_specs_with(&plan, &stop, &Quiet).await;
+    let outcome = run(&plan, &stop, &Quiet).await;
     stopper.await.expect("the stopper ran");
     assert!(
         started.elapsed() < Duration::from_secs(5),

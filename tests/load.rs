@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sessionspec::cli::LoadArgs;
-use sessionspec::load::{lint_scenario_file, LoadResults, Verdict};
+use clap::Parser;
+use sessionspec::cli::{exit_code, load_plan, write_load_reports, Cli, Command as Sub, LoadArgs};
+use sessionspec::load::{lint_scenario_file, LoadOutcome, LoadResults, Silent, Verdict};
+use sessionspec::stop::Stop;
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -27,33 +29,50 @@ fn shipped() -> Vec<PathBuf> {
     files
 }
 
-/// A 1-second run of `scenario` with 4 users, every report into `dir`.
-fn args(scenario: &str, dir: &Path) -> LoadArgs {
-    LoadArgs {
-        scenario: scenario.to_owned(),
-        target: None,
-        users: Some(4),
-        hatch_rate: None,
-        run_time: Some(Duration::from_secs(1)),
-        iterations: None,
-        thresholds: Vec::new(),
-        reports: vec![
-            format!("json:{}", dir.join("load.json").display()),
-            format!("markdown:{}", dir.join("load.md").display()),
-            format!("html:{}", dir.join("load.html").display()),
-        ],
-        faults: Vec::new(),
-        vars: Vec::new(),
-        co_mitigation: "disabled".into(),
-        hash_cost: "low".into(),
-        scenarios_dir: root().join("scenarios"),
-        specs_dir: root().join("specs"),
+/// A 1-second run of `scenario` with 4 users, every report into `dir`, plus `extra` flags.
+fn args(scenario: &str, dir: &Path, extra: &[&str]) -> LoadArgs {
+    let mut argv: Vec<String> = ["sessionspec", "load", "--scenario", scenario]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for (flag, default) in [
+        ("--users", "4"),
+        ("--run-time", "1s"),
+        ("--hash-cost", "low"),
+    ] {
+        if !extra.contains(&flag) {
+            argv.extend([flag.to_owned(), default.to_owned()]);
+        }
+    }
+    argv.push("--scenarios-dir".into());
+    argv.push(root().join("scenarios").display().to_string());
+    argv.push("--specs-dir".into());
+    argv.push(root().join("specs").display().to_string());
+    for (format, file) in [
+        ("json", "load.json"),
+        ("markdown", "load.md"),
+        ("html", "load.html"),
+    ] {
+        argv.push("--report".into());
+        argv.push(format!("{format}:{}", dir.join(file).display()));
+    }
+    argv.extend(extra.iter().map(ToString::to_string));
+    match Cli::parse_from(argv).command {
+        Sub::Load(a) => a,
+        other => panic!("not load: {other:?}"),
     }
 }
 
-fn results(dir: &Path) -> LoadResults {
-    let text = std::fs::read_to_string(dir.join("load.json")).expect("the JSON report exists");
-    serde_json::from_str(&text).expect("the JSON report parses")
+/// Plans and runs like `sessionspec load` does: the plan from the arguments, the engine's
+/// outcome, the exit code of its verdict, the reports written. `Err(2)` when the plan is refused.
+async fn run(a: &LoadArgs) -> Result<(u8, LoadOutcome), u8> {
+    let prepared = load_plan(a).map_err(|_| 2u8)?;
+    let outcome = sessionspec::load::run(&prepared.plan, &Stop::never(), &Silent)
+        .await
+        .map_err(|_| 2u8)?;
+    let code = exit_code(outcome.results.verdict, None);
+    assert!(write_load_reports(&outcome, &prepared.reports));
+    Ok((code, outcome))
 }
 
 #[test]
@@ -99,11 +118,11 @@ async fn every_shipped_scenario_runs_clean_and_reports() {
     for file in shipped() {
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
         let dir = tempfile::tempdir().unwrap();
-        let code = sessionspec::load::cli::run(args(&name, dir.path())).await;
+        let (code, outcome) = run(&args(&name, dir.path(), &[])).await.unwrap();
         assert_eq!(code, 0, "{name}");
-        let r = results(dir.path());
+        let r = outcome.results;
         assert_eq!(r.scenario, name);
-        assert_eq!(r.verdict, Verdict::Passed, "{name}");
+        assert_eq!(r.verdict, Verdict::Pass, "{name}");
         let headline = r
             .headline
             .as_ref()
@@ -140,37 +159,46 @@ async fn every_shipped_scenario_runs_clean_and_reports() {
 async fn slow_login_fails_a_tight_latency_threshold_and_passes_a_generous_one() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut a = args("rails-jwt-login", dir.path());
-    a.users = Some(2);
-    a.faults = vec!["slow-login".into()];
+    let mut a = args(
+        "rails-jwt-login",
+        dir.path(),
+        &["--users", "2", "--fault", "slow-login"],
+    );
     a.thresholds = vec!["login:p95<200ms".into(), "login:p95<5s".into()];
-    assert_eq!(sessionspec::load::cli::run(a).await, 1);
-    let r = results(dir.path());
-    assert_eq!(r.verdict, Verdict::Failed);
+    let (code, outcome) = run(&a).await.unwrap();
+    assert_eq!(code, 1);
+    let r = outcome.results;
+    assert_eq!(r.verdict, Verdict::Fail);
     assert_eq!(r.thresholds.len(), 2);
     assert!(!r.thresholds[0].passed, "{:?}", r.thresholds[0]);
     assert!(r.thresholds[1].passed, "{:?}", r.thresholds[1]);
     assert!(r.operations[0].latency_ms.unwrap().p50 >= 250.0);
 
     let dir = tempfile::tempdir().unwrap();
-    let mut a = args("rails-jwt-login", dir.path());
-    a.users = Some(2);
-    a.faults = vec!["slow-login".into()];
+    let mut a = args(
+        "rails-jwt-login",
+        dir.path(),
+        &["--users", "2", "--fault", "slow-login"],
+    );
     a.thresholds = vec!["login:p95<5s".into(), "errors<=0".into()];
-    assert_eq!(sessionspec::load::cli::run(a).await, 0);
-    assert_eq!(results(dir.path()).verdict, Verdict::Passed);
+    let (code, outcome) = run(&a).await.unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(outcome.results.verdict, Verdict::Pass);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flaky_server_fails_the_error_rate_threshold() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut a = args("drf-login-list-logout", dir.path());
-    a.faults = vec!["flaky".into()];
-    a.co_mitigation = "average".into();
+    let mut a = args(
+        "drf-login-list-logout",
+        dir.path(),
+        &["--fault", "flaky", "--co-mitigation", "average"],
+    );
     a.thresholds = vec!["errors<1%".into(), "login:rps>=1".into()];
-    assert_eq!(sessionspec::load::cli::run(a).await, 1);
-    let r = results(dir.path());
+    let (code, outcome) = run(&a).await.unwrap();
+    assert_eq!(code, 1);
+    let r = outcome.results;
     assert_eq!(r.co_mitigation, "average");
     assert!(!r.thresholds[0].passed, "{:?}", r.thresholds);
     assert!(r.thresholds[1].passed, "{:?}", r.thresholds);
@@ -190,9 +218,9 @@ async fn bad_thresholds_and_unbounded_runs_are_errors_before_any_load() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
     for bad in ["lgin:p95<250ms", "login:p97<1s", "errors<lots"] {
-        let mut a = args("drf-login-list-logout", dir.path());
+        let mut a = args("drf-login-list-logout", dir.path(), &[]);
         a.thresholds = vec![bad.into()];
-        assert_eq!(sessionspec::load::cli::run(a).await, 2, "{bad}");
+        assert_eq!(run(&a).await.err(), Some(2), "{bad}");
     }
     assert!(!dir.path().join("load.json").exists(), "no run, no report");
 
@@ -203,21 +231,16 @@ async fn bad_thresholds_and_unbounded_runs_are_errors_before_any_load() {
             "flow": [{"call": "login", "expect_status": 200}]}"#,
     )
     .unwrap();
-    let mut a = args("open-ended", dir.path());
+    let mut a = args("open-ended", dir.path(), &[]);
     a.scenarios_dir = scenarios.path().to_owned();
     a.run_time = None;
-    assert_eq!(
-        sessionspec::load::cli::run(a).await,
-        2,
-        "no run_time anywhere"
+    assert_eq!(run(&a).await.err(), Some(2), "no run_time anywhere");
+    let a = args(
+        "drf-login-list-logout",
+        dir.path(),
+        &["--run-time", "300ms"],
     );
-    let mut a = args("drf-login-list-logout", dir.path());
-    a.run_time = Some(Duration::from_millis(300));
-    assert_eq!(
-        sessionspec::load::cli::run(a).await,
-        2,
-        "shorter than goose's 1s"
-    );
+    assert_eq!(run(&a).await.err(), Some(2), "shorter than goose's 1s");
     assert!(!dir.path().join("load.json").exists());
 }
 
@@ -225,12 +248,15 @@ async fn bad_thresholds_and_unbounded_runs_are_errors_before_any_load() {
 async fn iterations_bound_a_run_exactly() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut a = args("jsonapi-login-logout", dir.path());
-    a.users = Some(2);
+    let mut a = args(
+        "jsonapi-login-logout",
+        dir.path(),
+        &["--users", "2", "--iterations", "3"],
+    );
     a.run_time = None;
-    a.iterations = Some(3);
-    assert_eq!(sessionspec::load::cli::run(a).await, 0);
-    let r = results(dir.path());
+    let (code, outcome) = run(&a).await.unwrap();
+    assert_eq!(code, 0);
+    let r = outcome.results;
     let count = |n: &str| r.operations.iter().find(|o| o.name == n).unwrap().successes;
     assert_eq!((count("login"), count("logout")), (6, 6));
 }

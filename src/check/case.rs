@@ -4,14 +4,15 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::client::ExchangeError;
 use super::client::HttpClient;
 use super::evaluate::{evaluate, SchemaCache, StepEval};
-use super::outcome::{CaseStatus, CheckResult};
-use super::stop::Stop;
+use super::outcome::{CaseStatus, CheckResult, StepError, StepErrorKind};
 use crate::http::{RequestData, ResponseData};
 use crate::redact::Redactor;
 use crate::spec::template::TemplateError;
 use crate::spec::{build_request, extract, LoadedSpec, Vars};
+use crate::stop::Stop;
 
 /// What every case of one spec shares.
 pub struct SpecRun<'a> {
@@ -34,7 +35,7 @@ pub struct RawStep {
     pub request: Option<RequestData>,
     pub response: Option<ResponseData>,
     pub checks: Vec<CheckResult>,
-    pub error: Option<String>,
+    pub error: Option<StepError>,
     pub duration: Duration,
 }
 
@@ -84,7 +85,10 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
             duration: Duration::ZERO,
         };
         let Some(op) = run.loaded.spec.operations.get(&step.call) else {
-            raw.error = Some(format!("the spec has no operation `{}`", step.call));
+            raw.error = Some(StepError::new(
+                StepErrorKind::Operation,
+                format!("the spec has no operation `{}`", step.call),
+            ));
             out.status = CaseStatus::Errored;
             out.steps.push(raw);
             break;
@@ -92,10 +96,7 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
         let request = match build_request(&run.loaded.spec, op, Some(step), run.base_url, &vars) {
             Ok(r) => r,
             Err(err) => {
-                raw.error = Some(format!(
-                    "cannot build the request: {}",
-                    template_reason(&err, &capture_failures)
-                ));
+                raw.error = Some(template_error(&err, &capture_failures));
                 out.status = CaseStatus::Errored;
                 out.steps.push(raw);
                 break;
@@ -109,13 +110,20 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
         raw.duration = step_started.elapsed();
         let response = match sent {
             None => {
-                raw.error = Some("interrupted before the response arrived".into());
+                raw.error = Some(StepError::new(
+                    StepErrorKind::Interrupted,
+                    "interrupted before the response arrived",
+                ));
                 out.interrupted = true;
                 out.steps.push(raw);
                 break;
             }
             Some(Err(e)) => {
-                raw.error = Some(e.to_string());
+                let kind = match e {
+                    ExchangeError::Timeout(_) => StepErrorKind::Timeout,
+                    _ => StepErrorKind::Exchange,
+                };
+                raw.error = Some(StepError::new(kind, e.to_string()));
                 out.status = CaseStatus::Errored;
                 out.steps.push(raw);
                 break;
@@ -184,15 +192,22 @@ pub fn skipped_case(index: usize, interrupted: bool) -> RawCase {
     }
 }
 
-/// Why a template cannot be rendered, naming the failed capture when that is the cause.
-fn template_reason(err: &TemplateError, capture_failures: &HashMap<String, String>) -> String {
-    match err {
+/// Why a request cannot be built, naming the failed capture when that is the cause.
+fn template_error(err: &TemplateError, capture_failures: &HashMap<String, String>) -> StepError {
+    let (kind, reason) = match err {
         TemplateError::Unknown { name } => match capture_failures.get(name) {
-            Some(why) => format!("variable `{name}` was not captured: {why}"),
-            None => format!("variable `{name}` has no value"),
+            Some(why) => (
+                StepErrorKind::Capture,
+                format!("variable `{name}` was not captured: {why}"),
+            ),
+            None => (
+                StepErrorKind::Template,
+                format!("variable `{name}` has no value"),
+            ),
         },
-        other => other.to_string(),
-    }
+        other => (StepErrorKind::Template, other.to_string()),
+    };
+    StepError::new(kind, format!("cannot build the request: {reason}"))
 }
 
 fn unix_now() -> u64 {

@@ -37,7 +37,7 @@ pub struct ClientError(#[source] reqwest::Error);
 pub enum ProbeError {
     #[error("target `{url}` is not a valid URL: {reason}")]
     BadUrl { url: String, reason: String },
-    #[error("target {url}: only http:// targets are supported")]
+    #[error("target {url}: only http:// and https:// targets are supported")]
     Scheme { url: String },
     #[error("target {url} is unreachable: {reason}")]
     Unreachable { url: String, reason: ExchangeError },
@@ -192,36 +192,39 @@ fn classify_io(io: &std::io::Error) -> Option<ExchangeError> {
     })
 }
 
-/// Checks once that `base_url` accepts TCP connections (within `timeout`), so that an unreachable
-/// target is one clear error rather than a failure per case.
-pub async fn probe(base_url: &str, timeout: Duration) -> Result<(), ProbeError> {
+/// Checks once that `base_url` answers HTTP (connect, TLS for https, a complete response to
+/// `GET base_url`, any status, all within the client's timeout), so that a dead target is one clear
+/// error rather than a failure per case.
+pub async fn probe(client: &HttpClient, base_url: &str) -> Result<(), ProbeError> {
     let url = reqwest::Url::parse(base_url).map_err(|e| ProbeError::BadUrl {
         url: base_url.to_owned(),
         reason: e.to_string(),
     })?;
-    if url.scheme() != "http" {
+    if !matches!(url.scheme(), "http" | "https") {
         return Err(ProbeError::Scheme {
             url: base_url.to_owned(),
         });
     }
-    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+    if url.host_str().is_none() {
         return Err(ProbeError::BadUrl {
             url: base_url.to_owned(),
             reason: "no host".into(),
         });
-    };
-    let unreachable = |reason: ExchangeError| ProbeError::Unreachable {
-        url: base_url.trim_end_matches('/').to_owned(),
-        reason,
-    };
-    let connect = tokio::net::TcpStream::connect(format!("{host}:{port}"));
-    match tokio::time::timeout(timeout, connect).await {
-        Err(_) => Err(unreachable(ExchangeError::Timeout(timeout))),
-        Ok(Err(e)) => Err(unreachable(
-            classify_io(&e).unwrap_or_else(|| ExchangeError::Other(e.to_string())),
-        )),
-        Ok(Ok(_stream)) => Ok(()),
     }
+    let request = RequestData {
+        method: crate::spec::Method::Get,
+        url: url.to_string(),
+        headers: Vec::new(),
+        body: None,
+    };
+    client
+        .send(&request)
+        .await
+        .map(|_| ())
+        .map_err(|reason| ProbeError::Unreachable {
+            url: base_url.trim_end_matches('/').to_owned(),
+            reason,
+        })
 }
 
 #[cfg(test)]
@@ -336,7 +339,7 @@ mod tests {
             client.send(&get(&url)).await.unwrap_err(),
             ExchangeError::Refused
         );
-        let err = probe(&url, Duration::from_secs(2)).await.unwrap_err();
+        let err = probe(&client, &url).await.unwrap_err();
         assert_eq!(
             err.to_string(),
             format!("target {url} is unreachable: connection refused")
@@ -345,15 +348,34 @@ mod tests {
 
     #[tokio::test]
     async fn probe_rejects_bad_urls() {
-        let t = Duration::from_secs(1);
+        let client = HttpClient::new(Duration::from_secs(1), 1024).unwrap();
         assert!(matches!(
-            probe("not a url", t).await,
+            probe(&client, "not a url").await,
             Err(ProbeError::BadUrl { .. })
         ));
         assert!(matches!(
-            probe("https://127.0.0.1:1", t).await,
+            probe(&client, "ftp://127.0.0.1:1").await,
             Err(ProbeError::Scheme { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn probe_times_out_on_a_listener_that_never_answers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hold = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = listener.accept().await {
+                held.push(s);
+            }
+        });
+        let client = HttpClient::new(Duration::from_millis(300), 1024).unwrap();
+        let err = probe(&client, &url).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("target {url} is unreachable: timeout after 300ms")
+        );
+        hold.abort();
     }
 
     #[test]

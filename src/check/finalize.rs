@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::case::{RawCase, RawStep};
 use super::client::with_wire_defaults;
-use super::outcome::{CaseOutcome, CheckResult, ResponseSummary, StepOutcome};
+use super::outcome::{CaseOutcome, CheckResult, ResponseSummary, StepError, StepOutcome};
 use crate::http::ResponseData;
 use crate::redact::Redactor;
 use crate::spec::LoadedSpec;
@@ -56,7 +56,10 @@ fn step_outcome(raw: &RawStep, redactor: &Redactor) -> StepOutcome {
             .iter()
             .map(|c| redact_check(c, redactor))
             .collect(),
-        error: raw.error.as_ref().map(|e| redactor.redact(e)),
+        error: raw.error.as_ref().map(|e| StepError {
+            kind: e.kind,
+            message: redactor.redact(&e.message),
+        }),
         duration_ms: millis(raw.duration),
     }
 }

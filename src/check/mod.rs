@@ -1,21 +1,21 @@
 //! The conformance engine: runs spec cases against a target and produces [`outcome`]s.
 //!
-//! [`plan::CheckPlan`] (what to run) → [`runner::run_specs`] (cases concurrently, steps in order,
+//! [`plan::CheckPlan`] (what to run) → [`runner::run`] (cases concurrently, steps in order,
 //! each response judged by the pure functions of [`checks`]) → [`outcome::RunOutcome`] (redacted
-//! data, the input of every report writer). [`cli`] is the `sessionspec check` command on top.
+//! data, the input of every report writer) → [`verdict`] (the one rule every report and the exit
+//! code follow).
 
 pub mod case;
 pub mod checks;
-pub mod cli;
 pub mod client;
 pub mod evaluate;
 pub mod finalize;
 pub mod outcome;
 pub mod plan;
 pub mod runner;
-pub mod stop;
+pub mod verdict;
 
+pub use crate::stop::{stop_channel, Stop, StopHandle, StopReason};
 pub use client::{probe, HttpClient};
 pub use plan::{CheckPlan, RunOptions, Target};
-pub use runner::{run_specs, run_specs_with, Progress, Quiet};
-pub use stop::{stop_channel, Stop, StopHandle};
+pub use runner::{run, run_specs, Progress, Quiet};

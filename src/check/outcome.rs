@@ -3,12 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::verdict::{run_verdict, spec_verdict};
 use crate::http::RequestData;
-use crate::report::summary::{spec_verdict, Verdict};
 use crate::spec::{Level, Location};
+use crate::verdict::Verdict;
 
 /// Version of the JSON report format (`reports/schema/check-report.schema.json`).
-pub const REPORT_FORMAT_VERSION: u32 = 1;
+/// 2: typed step errors (`{kind, message}`), a run-level `error`, the `interrupted` verdict.
+pub const REPORT_FORMAT_VERSION: u32 = 2;
 
 /// A whole `check` run: one or more specs against one target (or the embedded servers).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +27,9 @@ pub struct RunOutcome {
     pub strict: bool,
     /// The run was stopped by SIGINT/SIGTERM; what ran is reported.
     pub interrupted: bool,
+    /// Why no case could run at all (the target did not answer the probe), if so.
+    #[serde(default)]
+    pub error: Option<String>,
     pub specs: Vec<SpecOutcome>,
 }
 
@@ -92,7 +97,7 @@ impl CaseOutcome {
     pub fn first_failure(&self) -> Option<String> {
         for step in &self.steps {
             if let Some(e) = &step.error {
-                return Some(e.clone());
+                return Some(e.message.clone());
             }
             if let Some(c) = step.checks.iter().find(|c| !c.passed) {
                 return Some(c.message());
@@ -118,8 +123,56 @@ pub struct StepOutcome {
     pub response: Option<ResponseSummary>,
     pub checks: Vec<CheckResult>,
     /// Why the step could not run or its response could not be read.
-    pub error: Option<String>,
+    pub error: Option<StepError>,
     pub duration_ms: u64,
+}
+
+/// Why a step could not run, by kind (the JSON report's `kind`) with a one-line message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct StepError {
+    pub kind: StepErrorKind,
+    pub message: String,
+}
+
+impl StepError {
+    pub fn new(kind: StepErrorKind, message: impl Into<String>) -> StepError {
+        StepError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// What kind of thing stopped a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepErrorKind {
+    /// The step calls an operation the spec does not define.
+    Operation,
+    /// A template could not be rendered (a variable has no value).
+    Template,
+    /// A value an earlier step should have captured is missing.
+    Capture,
+    /// The exchange failed: refused, reset, closed, or not HTTP.
+    Exchange,
+    /// No complete response within `--timeout`.
+    Timeout,
+    /// The run was stopped while the step waited for its response.
+    Interrupted,
+}
+
+impl StepErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepErrorKind::Operation => "operation",
+            StepErrorKind::Template => "template",
+            StepErrorKind::Capture => "capture",
+            StepErrorKind::Exchange => "exchange",
+            StepErrorKind::Timeout => "timeout",
+            StepErrorKind::Interrupted => "interrupted",
+        }
+    }
 }
 
 /// A received response, trimmed for reports.
@@ -174,8 +227,13 @@ impl SpecOutcome {
 }
 
 impl RunOutcome {
-    /// Whether the whole run conforms (not interrupted, every spec conforms).
+    /// The run's verdict ([`super::verdict`]).
+    pub fn verdict(&self) -> Verdict {
+        run_verdict(self)
+    }
+
+    /// Whether the whole run conforms: its verdict is `pass`.
     pub fn conforms(&self) -> bool {
-        !self.interrupted && self.specs.iter().all(|s| s.conforms(self.strict))
+        self.verdict() == Verdict::Pass
     }
 }

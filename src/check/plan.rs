@@ -7,30 +7,9 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use crate::server::{Fault, HashCost};
 use crate::spec::LoadedSpec;
 
-/// Where the cases are sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// An API under test, by base URL (every spec runs against it).
-    Url(String),
-    /// Per spec, a reference server of the spec's dialect started in-process on a free port.
-    Embedded {
-        faults: Vec<Fault>,
-        hash_cost: HashCost,
-    },
-}
-
-impl Target {
-    /// The embedded reference servers without faults, at the low hash cost.
-    pub fn embedded() -> Target {
-        Target::Embedded {
-            faults: Vec::new(),
-            hash_cost: HashCost::Low,
-        }
-    }
-}
+pub use crate::target::Target;
 
 /// Settings of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +22,9 @@ pub struct RunOptions {
     pub max_body: usize,
     /// Count `should` cases as failures too.
     pub strict: bool,
+    /// Probe a `Target::Url` once before the cases (`GET` of the base URL): when it does not
+    /// answer, no case runs and the run's verdict is `error`.
+    pub probe: bool,
 }
 
 impl Default for RunOptions {
@@ -52,6 +34,7 @@ impl Default for RunOptions {
             concurrency: 8,
             max_body: 4 * 1024 * 1024,
             strict: false,
+            probe: true,
         }
     }
 }
@@ -81,26 +64,22 @@ impl CheckPlan {
         }
     }
 
-    /// Fills [`CheckPlan::env`] from the process environment, for the `env` names the specs use.
-    pub fn read_process_env(&mut self) {
-        for loaded in &self.specs {
-            for var in loaded.spec.variables.values() {
-                if let Some(name) = &var.env {
-                    if let Ok(value) = std::env::var(name) {
-                        self.env.insert(name.clone(), value);
-                    }
-                }
-            }
-        }
+    /// The environment variable names the specs' variables read (`env`), for the caller to fill
+    /// [`CheckPlan::env`] from.
+    pub fn env_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .specs
+            .iter()
+            .flat_map(|l| l.spec.variables.values())
+            .filter_map(|v| v.env.clone())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     /// The fault names of an embedded target (for reports).
     pub fn fault_names(&self) -> Vec<String> {
-        match &self.target {
-            Target::Embedded { faults, .. } => {
-                faults.iter().map(|f| f.as_str().to_owned()).collect()
-            }
-            Target::Url(_) => Vec::new(),
-        }
+        self.target.fault_names()
     }
 }

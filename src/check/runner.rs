@@ -10,15 +10,16 @@ use std::time::{Instant, SystemTime};
 use futures::stream::{self, StreamExt};
 
 use super::case::{run_case, skipped_case, RawCase, SpecRun};
+use super::client::probe;
 use super::client::HttpClient;
 use super::evaluate::SchemaCache;
 use super::finalize::{case_outcome, millis};
 use super::outcome::{CaseStatus, RunOutcome, SpecOutcome, REPORT_FORMAT_VERSION};
 use super::plan::{CheckPlan, Target};
-use super::stop::Stop;
 use crate::redact::Redactor;
 use crate::server::{self, Dialect, RunningServer, ServerConfig};
 use crate::spec::{LoadedSpec, Vars};
+use crate::stop::Stop;
 
 /// Hears about a run's progress (the CLI prints one line per spec on stderr).
 pub trait Progress: Send + Sync {
@@ -36,21 +37,36 @@ impl Progress for Quiet {}
 
 /// Runs the plan to the end, silently.
 pub async fn run_specs(plan: &CheckPlan) -> RunOutcome {
-    run_specs_with(plan, &Stop::never(), &Quiet).await
+    run(plan, &Stop::never(), &Quiet).await
 }
 
 /// Runs the plan until done or stopped, telling `progress` as specs start and finish.
-pub async fn run_specs_with(plan: &CheckPlan, stop: &Stop, progress: &dyn Progress) -> RunOutcome {
+///
+/// A `Target::Url` is probed once first (connect and first response, bounded by the timeout):
+/// when it does not answer, no case runs and the outcome carries the run-level `error`
+/// (verdict `error`), every case listed as skipped.
+pub async fn run(plan: &CheckPlan, stop: &Stop, progress: &dyn Progress) -> RunOutcome {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let started = Instant::now();
     let client = HttpClient::new(plan.options.timeout, plan.options.max_body);
+    let mut error = None;
+    if let (Target::Url(url), Ok(client), true) = (&plan.target, &client, plan.options.probe) {
+        let probed = tokio::select! {
+            r = probe(client, url) => r.map_err(|e| e.to_string()),
+            _ = stop.stopped() => Ok(()),
+        };
+        error = probed.err();
+    }
     let mut specs = Vec::with_capacity(plan.specs.len());
     for loaded in &plan.specs {
-        let outcome = match &client {
-            Ok(client) => run_spec(plan, loaded, client, stop, progress).await,
-            Err(e) => failed_spec(plan, loaded, e.to_string()),
+        let outcome = match (&client, &error) {
+            (_, Some(e)) => failed_spec(plan, loaded, e.clone()),
+            (Ok(client), None) => run_spec(plan, loaded, client, stop, progress).await,
+            (Err(e), None) => failed_spec(plan, loaded, e.to_string()),
         };
-        progress.spec_finished(&outcome);
+        if error.is_none() {
+            progress.spec_finished(&outcome);
+        }
         specs.push(outcome);
     }
     RunOutcome {
@@ -65,6 +81,7 @@ pub async fn run_specs_with(plan: &CheckPlan, stop: &Stop, progress: &dyn Progre
         faults: plan.fault_names(),
         strict: plan.options.strict,
         interrupted: stop.is_stopped(),
+        error,
         specs,
     }
 }
@@ -119,7 +136,7 @@ fn unanswered(raws: &[RawCase]) -> Option<String> {
     raws.iter()
         .flat_map(|r| &r.steps)
         .find(|s| s.request.is_some())
-        .and_then(|s| s.error.clone())
+        .and_then(|s| s.error.as_ref().map(|e| e.message.clone()))
 }
 
 async fn start_embedded(
@@ -133,7 +150,7 @@ async fn start_embedded(
         .spec
         .dialect()
         .parse()
-        .map_err(|e| format!("no built-in server for this spec: {e}; pass --target URL"))?;
+        .map_err(|e| format!("no built-in server for this spec: {e}"))?;
     let mut config = ServerConfig::new(dialect);
     config.faults = faults.clone();
     config.hash_cost = *hash_cost;

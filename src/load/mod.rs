@@ -1,20 +1,25 @@
 //! Load runs: builds goose scenarios from `scenarios/*.json`, runs a `GooseAttack` configured
 //! from code (never from argv), collects metrics and evaluates thresholds.
 //!
-//! Data flows one way: [`scenario`] (file → checked scenario) → [`compile`] (→ request plans)
-//! → [`runner`] (goose) → [`results`] (plain data) → [`threshold`] (verdict) → [`report`].
-//! See `docs/load.md`.
+//! Data flows one way: [`scenario`] (file → checked scenario) → [`plan`] (what to run) →
+//! [`run`] (the engine: [`compile`] → [`runner`] (goose) → [`results`] (plain data) →
+//! [`threshold`] (verdict)) → [`report`]. See `docs/load.md`.
 
-pub mod cli;
 pub mod compile;
-pub mod control;
+pub mod loader;
+mod logger;
+pub mod plan;
 pub mod report;
 pub mod results;
+pub mod run;
 pub mod runner;
 pub mod scenario;
 mod semantic;
 pub mod threshold;
 
+pub use loader::{lint_scenario_file, load_scenario, ScenarioError};
+pub use plan::{Bounds, CoMitigation, LoadPlan};
 pub use results::{LoadResults, Verdict};
-pub use scenario::{lint_scenario_file, load_scenario, LoadedScenario, Scenario, ScenarioError};
+pub use run::{run, LoadError, LoadOutcome, Observer, Silent};
+pub use scenario::{LoadedScenario, Scenario};
 pub use threshold::{Threshold, ThresholdError};

@@ -3,7 +3,7 @@
 //! own HTML report; we only choose where.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::results::{LoadResults, OperationStats, Verdict};
 
@@ -242,8 +242,10 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     }
     writeln!(w)?;
     let verdict = match r.verdict {
-        Verdict::Passed => "passed".to_string(),
-        Verdict::Failed => {
+        Verdict::Pass => "passed".to_string(),
+        Verdict::Incomplete => "incomplete (not every request could be judged)".to_string(),
+        Verdict::Error => "ERROR (the run could not judge the target)".to_string(),
+        Verdict::Fail => {
             let n = r.thresholds.iter().filter(|t| !t.passed).count();
             format!(
                 "FAILED ({n} threshold{} violated)",
@@ -334,6 +336,38 @@ pub fn write_markdown<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     Ok(())
 }
 
+/// A temporary `.html` path beside `dest` for goose to write into.
+pub fn html_temp(dest: &Path) -> Result<PathBuf, String> {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        format!(
+            "cannot create the report directory `{}`: {e}",
+            dir.display()
+        )
+    })?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".sessionspec-load-")
+        .suffix(".html")
+        .tempfile_in(&dir)
+        .map_err(|e| format!("cannot create a report in `{}`: {e}", dir.display()))?;
+    tmp.into_temp_path()
+        .keep()
+        .map_err(|e| format!("cannot keep a temporary report file: {e}"))
+}
+
+/// Renames goose's finished report into place, readable like any other report.
+pub fn publish(tmp: &Path, dest: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o644))?;
+    }
+    std::fs::rename(tmp, dest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,14 +451,14 @@ mod tests {
             .iter()
             .map(|t| Threshold::parse(t).unwrap())
             .collect();
-        crate::load::cli::judge(&mut r, &thresholds);
+        crate::load::threshold::judge(&mut r, &thresholds);
         r
     }
 
     #[test]
     fn summaries_snapshot() {
         let r = sample_results();
-        assert_eq!(r.verdict, Verdict::Failed);
+        assert_eq!(r.verdict, Verdict::Fail);
         let mut terminal = Vec::new();
         write_terminal(&mut terminal, &r).unwrap();
         let mut markdown = Vec::new();

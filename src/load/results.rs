@@ -9,7 +9,7 @@ use goose::metrics::{GooseMetrics, GooseRequestMetricTimingData, TimeBuckets};
 use goose::test_plan::{TestPlanHistory, TestPlanStepAction};
 use serde::{Deserialize, Serialize};
 
-use super::threshold::ThresholdOutcome;
+pub use crate::verdict::Verdict;
 
 /// Everything a run measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,26 +90,13 @@ pub struct ErrorCount {
     pub count: u64,
 }
 
-/// How the run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Every threshold held (or there were none).
-    Passed,
-    /// At least one threshold was violated.
-    Failed,
-    /// Cut short by a signal; thresholds are reported but the exit code says interrupted.
-    Interrupted,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Passed => "passed",
-            Verdict::Failed => "failed",
-            Verdict::Interrupted => "interrupted",
-        }
-    }
+/// How one threshold fared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdOutcome {
+    pub threshold: String,
+    pub passed: bool,
+    /// What was measured (`p95 = 312.456ms`, `no samples`).
+    pub observed: String,
 }
 
 /// What the results need besides goose's metrics.
@@ -229,7 +216,7 @@ pub fn build(
         verdict: if info.interrupted.is_some() {
             Verdict::Interrupted
         } else {
-            Verdict::Passed
+            Verdict::Pass
         },
     }
 }
@@ -388,7 +375,7 @@ mod tests {
         let total = r.total.latency_ms.unwrap();
         assert_eq!((total.min, total.max), (2.0, 10.0));
         assert!(total.p50 <= total.p95 && total.p95 <= total.max);
-        assert_eq!(r.verdict, Verdict::Passed);
+        assert_eq!(r.verdict, Verdict::Pass);
     }
 
     #[test]

@@ -301,7 +301,7 @@ fn escape(token: &str) -> String {
 mod tests {
     use std::path::Path;
 
-    use crate::load::scenario::load_scenario_str;
+    use crate::load::loader::load_scenario_str;
 
     const SPEC: &str = r#"{
       "name": "mini", "title": "t", "source": "t",

@@ -10,9 +10,8 @@
 //! A threshold naming an unknown request or metric is an error before the run, never a silent
 //! pass; a latency threshold over a request that was never made fails ("no samples").
 
-use serde::{Deserialize, Serialize};
-
-use super::results::{LoadResults, OperationStats};
+use super::results::{LoadResults, OperationStats, ThresholdOutcome};
+use crate::verdict::Verdict;
 
 /// A parsed threshold.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,15 +114,6 @@ pub enum ThresholdError {
         request: String,
         known: String,
     },
-}
-
-/// How one threshold fared.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ThresholdOutcome {
-    pub threshold: String,
-    pub passed: bool,
-    /// What was measured (`p95 = 312.456ms`, `no samples`).
-    pub observed: String,
 }
 
 impl Threshold {
@@ -327,6 +317,19 @@ pub fn parse_all(
     } else {
         Err(errors)
     }
+}
+
+/// Evaluates the thresholds into the results and sets the verdict: `interrupted` when a signal
+/// cut the run short, else `fail` when a threshold was violated, else `pass`.
+pub fn judge(results: &mut LoadResults, thresholds: &[Threshold]) {
+    results.thresholds = thresholds.iter().map(|t| t.evaluate(results)).collect();
+    results.verdict = if results.interrupted.is_some() {
+        Verdict::Interrupted
+    } else if results.thresholds.iter().any(|t| !t.passed) {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    };
 }
 
 #[cfg(test)]

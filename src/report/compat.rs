@@ -79,7 +79,7 @@ pub fn compatibility_table(run: &RunOutcome) -> Vec<CompatRow> {
             let verdict = match spec_verdict(s, run.strict) {
                 Verdict::Error => CompatVerdict::Error,
                 Verdict::Fail => CompatVerdict::NotCompatible,
-                Verdict::Incomplete => CompatVerdict::Incomplete,
+                Verdict::Incomplete | Verdict::Interrupted => CompatVerdict::Incomplete,
                 Verdict::Pass if c.should_passed == c.should_total => {
                     CompatVerdict::CompatibleStrict
                 }

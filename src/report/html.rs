@@ -31,7 +31,7 @@ tfoot td { font-weight: 600; }
 .badge { display: inline-block; min-width: 3.2rem; text-align: center; border-radius: 2em; padding: 0 .55em;
   font-size: 12px; font-weight: 600; color: #fff; vertical-align: middle; }
 .pass { background: var(--pass); } .fail { background: var(--fail); } .error { background: var(--err); }
-.warn { background: var(--warn); } .skip, .incomplete { background: var(--skip); }
+.warn { background: var(--warn); } .skip, .incomplete, .interrupted { background: var(--skip); }
 .level { display: inline-block; width: 3.5rem; color: var(--muted); font-size: 13px; }
 details.case { border: 1px solid var(--line); border-radius: 6px; margin: .35rem 0; }
 details.case > summary { cursor: pointer; padding: .35rem .6rem; list-style-position: inside; }
@@ -287,7 +287,7 @@ fn write_step<W: Write>(w: &mut W, case: &CaseOutcome, step: &StepOutcome) -> io
         writeln!(
             w,
             "<p class=\"problem\"><strong>could not run:</strong> {}</p>",
-            esc(e)
+            esc(&e.message)
         )?;
     }
     if !step.checks.is_empty() {
@@ -367,6 +367,7 @@ fn verdict_class(v: Verdict) -> &'static str {
         Verdict::Incomplete => "incomplete",
         Verdict::Fail => "fail",
         Verdict::Error => "error",
+        Verdict::Interrupted => "interrupted",
     }
 }
 

@@ -193,7 +193,7 @@ fn write_step<W: Write>(w: &mut W, case: &CaseOutcome, step: &StepOutcome) -> io
     }
     let step_name = format!("Step {} ({})", step.index + 1, escape(&step.call));
     if let Some(e) = &step.error {
-        writeln!(w, "{step_name} could not run: {}\n", code(e))?;
+        writeln!(w, "{step_name} could not run: {}\n", code(&e.message))?;
     }
     if !failed.is_empty() {
         if case.steps.len() > 1 {
@@ -236,6 +236,7 @@ fn icon(v: Verdict) -> &'static str {
         Verdict::Incomplete => "⏸️",
         Verdict::Fail => "❌",
         Verdict::Error => "💥",
+        Verdict::Interrupted => "⏹️",
     }
 }
 

@@ -1,57 +1,13 @@
-//! Counts and verdicts computed from a [`RunOutcome`]: the numbers every report prints.
-//!
-//! Verdict rules (the same in every format):
-//! - a case *counts* when it is `must`, or `should` in a `--strict` run;
-//! - a spec is `error` when it has a spec-level error or a counted case errored, else `fail` when a
-//!   counted case failed, else `incomplete` when a counted case was skipped, else `pass`;
-//! - the run takes the worst spec verdict (`error` > `fail` > `incomplete` > `pass`), and is at best
-//!   `incomplete` when it was interrupted.
+//! Counts and verdicts computed from a [`RunOutcome`]: the numbers every report prints. The
+//! verdict rule itself is the check engine's ([`crate::check::verdict`]).
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::outcome::{CaseOutcome, CaseStatus, RunOutcome, SpecOutcome};
+use crate::check::outcome::{CaseOutcome, CaseStatus, RunOutcome};
+use crate::check::verdict::run_verdict;
+pub use crate::check::verdict::{counts, is_uncounted_failure, spec_verdict};
 use crate::spec::Level;
-
-/// The verdict of a spec or of a whole run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Every counted case passed.
-    Pass,
-    /// Nothing counted failed or errored, but some counted cases were not run (interrupted).
-    Incomplete,
-    /// A counted case failed.
-    Fail,
-    /// The spec could not be checked, or a counted case could not run.
-    Error,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Incomplete => "incomplete",
-            Verdict::Fail => "fail",
-            Verdict::Error => "error",
-        }
-    }
-
-    /// Words for a spec with this verdict (`conforms`, `does not conform`, ...).
-    pub fn describe(self) -> &'static str {
-        match self {
-            Verdict::Pass => "conforms",
-            Verdict::Incomplete => "incomplete",
-            Verdict::Fail => "does not conform",
-            Verdict::Error => "error",
-        }
-    }
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::verdict::Verdict;
 
 /// Case counts: by status (all cases) and passed/total by level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -128,41 +84,9 @@ pub struct Summary {
     pub verdict: Verdict,
 }
 
-/// Whether a case of this level decides the verdict.
-pub fn counts(level: Level, strict: bool) -> bool {
-    level == Level::Must || strict
-}
-
-/// Whether this case failed or errored without counting (a `should` case outside `--strict`).
-pub fn is_uncounted_failure(case: &CaseOutcome, strict: bool) -> bool {
-    !counts(case.level, strict) && matches!(case.status, CaseStatus::Failed | CaseStatus::Errored)
-}
-
-/// The verdict of one spec.
-pub fn spec_verdict(spec: &SpecOutcome, strict: bool) -> Verdict {
-    if spec.error.is_some() {
-        return Verdict::Error;
-    }
-    let counted = || spec.cases.iter().filter(|c| counts(c.level, strict));
-    if counted().any(|c| c.status == CaseStatus::Errored) {
-        Verdict::Error
-    } else if counted().any(|c| c.status == CaseStatus::Failed) {
-        Verdict::Fail
-    } else if counted().any(|c| c.status == CaseStatus::Skipped) {
-        Verdict::Incomplete
-    } else {
-        Verdict::Pass
-    }
-}
-
 /// Counts and verdicts of a whole run.
 pub fn summarize(run: &RunOutcome) -> Summary {
     let mut total = Counts::default();
-    let mut verdict = if run.interrupted {
-        Verdict::Incomplete
-    } else {
-        Verdict::Pass
-    };
     let specs = run
         .specs
         .iter()
@@ -170,7 +94,6 @@ pub fn summarize(run: &RunOutcome) -> Summary {
             let counts = Counts::of(&s.cases);
             total.merge(&counts);
             let v = spec_verdict(s, run.strict);
-            verdict = verdict.max(v);
             SpecSummary {
                 name: s.name.clone(),
                 counts,
@@ -188,7 +111,7 @@ pub fn summarize(run: &RunOutcome) -> Summary {
         specs,
         total,
         uncounted_should_failures,
-        verdict,
+        verdict: run_verdict(run),
     }
 }
 
@@ -221,12 +144,5 @@ mod tests {
         assert_eq!(format_duration(840), "840ms");
         assert_eq!(format_duration(1240), "1.24s");
         assert_eq!(format_duration(125_000), "2m05s");
-    }
-
-    #[test]
-    fn verdicts_order_by_severity() {
-        assert!(Verdict::Error > Verdict::Fail);
-        assert!(Verdict::Fail > Verdict::Incomplete);
-        assert!(Verdict::Incomplete > Verdict::Pass);
     }
 }

@@ -16,7 +16,7 @@
 //! Text coming from the network is stripped of control characters, so a response cannot drive the
 //! terminal.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 use super::compat::{compatibility_table, shows_compatibility, CompatVerdict};
 use super::summary::{
@@ -33,17 +33,6 @@ pub struct TerminalOptions {
     pub color: bool,
     /// Show case durations, and the request and response of every failure.
     pub verbose: bool,
-}
-
-impl TerminalOptions {
-    /// Colour when stdout is a terminal, `NO_COLOR` is unset or empty and `no_color` is false.
-    pub fn detect(no_color: bool, verbose: bool) -> TerminalOptions {
-        let env_off = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        TerminalOptions {
-            color: !no_color && !env_off && io::stdout().is_terminal(),
-            verbose,
-        }
-    }
 }
 
 const BOLD: &str = "1";
@@ -220,7 +209,7 @@ fn write_case_detail<W: Write>(w: &mut W, ctx: &Ctx<'_>, case: &CaseOutcome) -> 
             if multi_step {
                 field(w, ctx, "step:", &step_label(step))?;
             }
-            field(w, ctx, "cause:", err)?;
+            field(w, ctx, "cause:", &err.message)?;
             if ctx.verbose {
                 exchange(w, ctx, step)?;
             }
@@ -422,6 +411,9 @@ fn write_verdict<W: Write>(w: &mut W, ctx: &Ctx<'_>, summary: &Summary) -> io::R
             p.paint(BOLD, "note:")
         )?;
     }
+    if let Some(e) = &run.error {
+        writeln!(w, "{} {e}", p.paint(BOLD_RED, "error:"))?;
+    }
     if run.interrupted {
         writeln!(
             w,
@@ -448,6 +440,7 @@ fn write_verdict<W: Write>(w: &mut W, ctx: &Ctx<'_>, summary: &Summary) -> io::R
         Verdict::Fail => format!("{of_specs} do not conform"),
         Verdict::Error => format!("{of_specs} could not be fully checked"),
         Verdict::Incomplete => "not every case ran".to_owned(),
+        Verdict::Interrupted => "stopped by a signal".to_owned(),
     };
     let mut line = format!(
         "{} {}  {words} · must {}/{} · should {}/{}",
@@ -485,7 +478,7 @@ fn write_verdict<W: Write>(w: &mut W, ctx: &Ctx<'_>, summary: &Summary) -> io::R
 fn paint_verdict(p: &Painter, v: Verdict, text: &str) -> String {
     let style = match v {
         Verdict::Pass => BOLD_GREEN,
-        Verdict::Incomplete => BOLD_YELLOW,
+        Verdict::Incomplete | Verdict::Interrupted => BOLD_YELLOW,
         Verdict::Fail | Verdict::Error => BOLD_RED,
     };
     p.paint(style, text)

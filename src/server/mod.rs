@@ -13,7 +13,6 @@
 
 mod app;
 mod body;
-pub mod cli;
 pub mod conditional;
 mod drf_sessions;
 mod faults;
@@ -228,4 +227,19 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         stop: Some(stop),
         task: Some(task),
     })
+}
+
+/// Runs one reference server until `stop` fires, then shuts it down gracefully. `listening` is
+/// told the bound address (the real port when 0 was asked for) once the server accepts
+/// connections.
+pub async fn serve(
+    config: ServerConfig,
+    stop: &crate::stop::Stop,
+    listening: impl FnOnce(&RunningServer),
+) -> Result<(), ServerError> {
+    let server = start(config).await?;
+    listening(&server);
+    stop.stopped().await;
+    server.shutdown().await;
+    Ok(())
 }

@@ -18,6 +18,9 @@ pub enum HashCost {
 }
 
 impl HashCost {
+    /// Every cost, cheapest first.
+    pub const ALL: [HashCost; 2] = [HashCost::Low, HashCost::Owasp];
+
     pub fn as_str(self) -> &'static str {
         match self {
             HashCost::Low => "low",

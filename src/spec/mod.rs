@@ -4,20 +4,18 @@ pub mod lint;
 pub mod load;
 pub mod model;
 pub mod resolve;
-mod source_map;
 pub mod template;
 pub mod validate;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+/// Escapes one JSON pointer reference token (RFC 6901).
+pub(crate) use crate::document::source_map::escape as pointer_token;
 pub use load::{find_spec, load_spec, load_spec_str, spec_files, SpecError};
 pub use model::*;
-pub use resolve::{build_request, extract, parse_var, MissingVariable, Vars};
-/// Escapes one JSON pointer reference token (RFC 6901).
-pub(crate) use source_map::escape as pointer_token;
+pub use resolve::{build_request, extract, MissingVariable, Vars};
 
 /// A place in a source file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,27 +31,7 @@ impl std::fmt::Display for Location {
     }
 }
 
-/// Where each JSON value of a source file starts, by JSON pointer (`/cases/3/steps/0/expect`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SourceMap {
-    pub(crate) positions: HashMap<String, (usize, usize)>,
-}
-
-impl SourceMap {
-    /// Line and column of the value at `pointer`, or of its nearest ancestor that exists.
-    pub fn position(&self, pointer: &str) -> Option<(usize, usize)> {
-        let mut p = pointer;
-        loop {
-            if let Some(pos) = self.positions.get(p) {
-                return Some(*pos);
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return None,
-            }
-        }
-    }
-}
+pub use crate::document::SourceMap;
 
 /// A spec as loaded from a file, with the positions of its values.
 #[derive(Debug, Clone)]

@@ -88,16 +88,6 @@ impl Vars {
     }
 }
 
-/// Parses the `NAME=VALUE` of a `--var` argument (the value may contain `=`; the name may not be empty).
-pub fn parse_var(arg: &str) -> Result<(String, String), String> {
-    match arg.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_owned(), value.to_owned()))
-        }
-        _ => Err(format!("invalid --var `{arg}`: expected NAME=VALUE")),
-    }
-}
-
 /// Builds the request of `op` as modified by `step`, against `base_url` (no trailing slash needed).
 pub fn build_request(
     spec: &Spec,
@@ -204,21 +194,5 @@ pub fn extract(capture: &Capture, resp: &ResponseData) -> Result<String, String>
             })
             .ok_or_else(|| format!("no `{name}` cookie in Set-Cookie")),
         None => Err("a capture must name exactly one of json, header, cookie".into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn var_syntax() {
-        assert_eq!(
-            parse_var("email=a@b=c"),
-            Ok(("email".into(), "a@b=c".into()))
-        );
-        assert_eq!(parse_var("empty="), Ok(("empty".into(), String::new())));
-        assert!(parse_var("novalue").is_err());
-        assert!(parse_var("=x").is_err());
     }
 }

@@ -1,8 +1,8 @@
 //! Hand-built outcomes: every shape a run can take.
 
 use sessionspec::check::outcome::{
-    CaseOutcome, CaseStatus, CheckResult, ResponseSummary, RunOutcome, SpecOutcome, StepOutcome,
-    REPORT_FORMAT_VERSION,
+    CaseOutcome, CaseStatus, CheckResult, ResponseSummary, RunOutcome, SpecOutcome, StepError,
+    StepErrorKind, StepOutcome, REPORT_FORMAT_VERSION,
 };
 use sessionspec::http::RequestData;
 use sessionspec::redact::Redactor;
@@ -163,6 +163,7 @@ pub fn run(target: Option<&str>, strict: bool, specs: Vec<SpecOutcome>) -> RunOu
         faults: vec![],
         strict,
         interrupted: false,
+        error: None,
         specs,
     }
 }
@@ -224,7 +225,10 @@ pub fn rails_jwt() -> SpecOutcome {
         request: Some(logout_req),
         response: None,
         checks: vec![],
-        error: Some("no response within 10s (timeout)".into()),
+        error: Some(StepError::new(
+            StepErrorKind::Timeout,
+            "no response within 10s (timeout)",
+        )),
         duration_ms: 10_000,
     };
     let mut lifecycle = case(

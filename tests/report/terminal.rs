@@ -53,7 +53,7 @@ fn terminal_passing_and_interrupted() {
 
     let out = terminal(&interrupted_run(), false, false);
     assert!(out.contains("warning: the run was interrupted; 2 cases were not run"));
-    assert!(out.contains("result: INCOMPLETE"));
+    assert!(out.contains("result: INTERRUPTED"));
     snap("report__terminal_interrupted", &out);
 }
 
@@ -83,7 +83,7 @@ fn verdicts_follow_the_documented_rules() {
     );
 
     assert_eq!(summarize(&passing_run()).verdict, Verdict::Pass);
-    assert_eq!(summarize(&interrupted_run()).verdict, Verdict::Incomplete);
+    assert_eq!(summarize(&interrupted_run()).verdict, Verdict::Interrupted);
     assert_eq!(summarize(&should_only_run(false)).verdict, Verdict::Pass);
     assert_eq!(summarize(&should_only_run(true)).verdict, Verdict::Fail);
 }

@@ -3,8 +3,8 @@
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use crate::document::source_map::escape;
 use crate::spec::model::{Body, Expect, HeaderExpect, Operation};
-use crate::spec::source_map::escape;
 
 /// A templated string and where it is.
 pub(super) struct Tpl<'a> {

@@ -1,0 +1,188 @@
+//! The clap definitions of every subcommand. Closed sets (faults, hash costs, dialects,
+//! coordinated-omission mitigation) are `ValueEnum`s, so a wrong value is refused by clap with the
+//! list of possible values; open values (URLs, `--var`, durations, reports) are parsed once, in
+//! [`super::common`], by the same function for every subcommand.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::PossibleValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::common::{parse_timeout, parse_var, Var};
+use crate::load::CoMitigation;
+use crate::server::{Dialect, Fault, HashCost};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sessionspec",
+    version,
+    about = "Prove a session (login/logout) HTTP API keeps its documented contract, then measure how fast it logs people in",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay specs against a target and report, case by case, what conforms.
+    Check(CheckArgs),
+    /// Drive a load scenario and report login throughput and latency percentiles.
+    Load(LoadArgs),
+    /// Run the reference server for one dialect.
+    Serve(ServeArgs),
+    /// Validate spec and scenario files.
+    Lint(LintArgs),
+}
+
+/// Flags `check` and `load` share, parsed by the same rules.
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    /// Base URL (http:// or https://) of the API under test. Default: the built-in reference
+    /// server of each spec's dialect.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Fault switch for the built-in reference server (only without --target); repeatable.
+    #[arg(long = "fault", value_name = "NAME")]
+    pub faults: Vec<Fault>,
+    /// Override a spec variable; repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<Var>,
+    /// Directory holding the specs (for `--spec NAME`, and the spec a scenario names).
+    #[arg(long, default_value = "specs", value_name = "DIR")]
+    pub specs_dir: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// Spec name (e.g. `rails-jwt`) or path to a spec file; repeat for several. Default: every spec in `specs/`.
+    #[arg(long = "spec", value_name = "NAME|FILE")]
+    pub specs: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Count `should` cases as failures too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Write a report: `json`, `junit`, `markdown` or `html`, optionally `:PATH` (default under `reports/`).
+    #[arg(long = "report", value_name = "FORMAT[:PATH]")]
+    pub reports: Vec<String>,
+    /// Timeout of one HTTP exchange (connect, headers and body), e.g. `10s`, `500ms`.
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub timeout: Duration,
+    /// How many cases of one spec run at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// Largest response body read, in bytes (larger bodies are cut and the case fails).
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    pub max_body: usize,
+    /// Password hash cost of the built-in reference server.
+    #[arg(long, default_value = "low", value_name = "COST")]
+    pub hash_cost: HashCost,
+    /// Never colour the terminal output.
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LoadArgs {
+    /// Scenario name (e.g. `drf-login-list-logout`) or path to a scenario file.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub scenario: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Simulated users (default: the scenario's).
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// Users started per second (default: the scenario's).
+    #[arg(long, value_name = "R")]
+    pub hatch_rate: Option<String>,
+    /// How long to run (default: the scenario's, at most 60s unless given here).
+    #[arg(long, value_parser = super::common::parse_duration)]
+    pub run_time: Option<Duration>,
+    /// Stop after each user ran the flow this many times.
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// A CI gate such as `login:p95<250ms`, `errors<1%`, `login:rps>=50`; repeatable.
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub thresholds: Vec<String>,
+    /// Write a report: `json`, `markdown` or `html` (goose's own), optionally `:PATH`.
+    #[arg(long = "report", value_name = "FORMAT[:PATH]")]
+    pub reports: Vec<String>,
+    /// Coordinated omission mitigation.
+    #[arg(long, default_value = "disabled", value_name = "MODE")]
+    pub co_mitigation: CoMitigation,
+    /// Password hash cost of the built-in reference server.
+    #[arg(long, default_value = "owasp", value_name = "COST")]
+    pub hash_cost: HashCost,
+    /// Directory holding the scenarios (for `--scenario NAME`).
+    #[arg(long, default_value = "scenarios", value_name = "DIR")]
+    pub scenarios_dir: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Which documented API to serve.
+    #[arg(long)]
+    pub dialect: Dialect,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0", value_parser = super::common::parse_addr)]
+    pub addr: std::net::SocketAddr,
+    /// Fault switch that breaks one rule; repeatable.
+    #[arg(long = "fault", value_name = "NAME")]
+    pub faults: Vec<Fault>,
+    /// Password hash cost.
+    #[arg(long, default_value = "owasp", value_name = "COST")]
+    pub hash_cost: HashCost,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LintArgs {
+    /// Spec or scenario files. Default: everything under `specs/` and `scenarios/`.
+    pub files: Vec<PathBuf>,
+}
+
+impl ValueEnum for Fault {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Fault::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
+}
+
+impl ValueEnum for HashCost {
+    fn value_variants<'a>() -> &'a [Self] {
+        &HashCost::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
+}
+
+impl ValueEnum for Dialect {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Dialect::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
+}
+
+impl ValueEnum for CoMitigation {
+    fn value_variants<'a>() -> &'a [Self] {
+        &CoMitigation::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let value = PossibleValue::new(self.as_str());
+        Some(match self {
+            CoMitigation::Disabled => value.aliases(["off", "none"]),
+            _ => value,
+        })
+    }
+}

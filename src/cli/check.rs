@@ -1,0 +1,235 @@
+//! `sessionspec check`: arguments → [`CheckPlan`] → [`crate::check::run`] → terminal report on
+//! stdout, asked reports on disk → exit code from the outcome's verdict.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::args::CheckArgs;
+use super::common::{read_env, stdout_color, target, var_map};
+use super::{exit, exit_code};
+use crate::check::outcome::{CaseStatus, SpecOutcome};
+use crate::check::{CheckPlan, Progress, RunOptions};
+use crate::report::{
+    parse_report_arg, write_report, write_terminal, ReportFormat, TerminalOptions,
+};
+use crate::spec::{find_spec, load_spec, spec_files, LoadedSpec, Vars};
+use crate::stop::Stop;
+
+/// Everything `check` needs, parsed from the command line.
+#[derive(Debug)]
+pub struct Prepared {
+    pub plan: CheckPlan,
+    pub reports: Vec<(ReportFormat, PathBuf)>,
+}
+
+/// Turns the arguments into a plan: loads the specs, resolves their variables (from `--var` and
+/// the process environment), parses the reports. A one-line error otherwise.
+pub fn check_plan(args: &CheckArgs) -> Result<Prepared, String> {
+    let reports = args
+        .reports
+        .iter()
+        .map(|r| parse_report_arg(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let target = target(&args.target, args.hash_cost)?;
+    let specs = load_specs(&args.specs, &args.target.specs_dir)?;
+    let mut plan = CheckPlan::new(specs, target);
+    plan.vars = var_map(&args.target.vars);
+    plan.env = read_env(&plan.env_names());
+    plan.options = RunOptions {
+        timeout: args.timeout,
+        concurrency: usize::from(args.concurrency),
+        max_body: args.max_body,
+        strict: args.strict,
+        probe: true,
+    };
+    for name in plan.vars.keys() {
+        let defined = |l: &Arc<LoadedSpec>| l.spec.variables.contains_key(name);
+        if !plan.specs.iter().any(defined) {
+            let mut known: Vec<&str> = plan
+                .specs
+                .iter()
+                .flat_map(|l| l.spec.variables.keys().map(String::as_str))
+                .collect();
+            known.sort_unstable();
+            known.dedup();
+            return Err(format!(
+                "--var {name}: no spec defines `{name}` (known: {})",
+                known.join(", ")
+            ));
+        }
+    }
+    for loaded in &plan.specs {
+        Vars::from_spec(&loaded.spec, &plan.vars, |n| plan.env.get(n).cloned())
+            .map_err(|e| format!("spec `{}`: {e}", loaded.spec.name))?;
+    }
+    Ok(Prepared { plan, reports })
+}
+
+/// Loads the named specs (names or files), or every spec of `dir`.
+fn load_specs(names: &[String], dir: &Path) -> Result<Vec<LoadedSpec>, String> {
+    let files = if names.is_empty() {
+        let files = spec_files(dir).map_err(|e| e.to_string())?;
+        if files.is_empty() {
+            return Err(format!(
+                "no spec files (*.json) in {}: pass --spec FILE or --specs-dir DIR",
+                dir.display()
+            ));
+        }
+        files
+    } else {
+        let mut files: Vec<PathBuf> = Vec::new();
+        for n in names {
+            let f = find_spec(dir, n).map_err(|e| e.to_string())?;
+            if !files.contains(&f) {
+                files.push(f);
+            }
+        }
+        files
+    };
+    files
+        .iter()
+        .map(|f| load_spec(f).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// One line per spec on stderr.
+struct StderrProgress;
+
+impl Progress for StderrProgress {
+    fn spec_started(&self, spec: &LoadedSpec, target: &str) {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "sessionspec: checking {} ({} cases) against {target}",
+            spec.spec.name,
+            spec.spec.cases.len()
+        );
+    }
+
+    fn spec_finished(&self, outcome: &SpecOutcome) {
+        let count = |s: CaseStatus| outcome.cases.iter().filter(|c| c.status == s).count();
+        let line = match &outcome.error {
+            Some(e) => format!("sessionspec: {}: error: {e}", outcome.name),
+            None => format!(
+                "sessionspec: {}: {} passed, {} failed, {} errored, {} skipped ({} ms)",
+                outcome.name,
+                count(CaseStatus::Passed),
+                count(CaseStatus::Failed),
+                count(CaseStatus::Errored),
+                count(CaseStatus::Skipped),
+                outcome.duration_ms
+            ),
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+}
+
+/// Runs `check`; returns the exit code.
+pub async fn run(args: CheckArgs, stop: &Stop) -> u8 {
+    let prepared = match check_plan(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    let outcome = crate::check::run(&prepared.plan, stop, &StderrProgress).await;
+
+    let opts = TerminalOptions {
+        color: stdout_color(args.no_color),
+        verbose: false,
+    };
+    let printed = match &outcome.error {
+        // The target did not answer: one line, not a report of cases that never ran.
+        Some(e) => {
+            eprintln!("error: {e}");
+            Ok(())
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            write_terminal(&mut stdout, &outcome, &opts).and_then(|()| stdout.flush())
+        }
+    };
+    if let Err(e) = printed {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot print the report: {e}");
+        }
+    }
+    let mut code = exit_code(outcome.verdict(), stop.reason());
+    for (format, path) in &prepared.reports {
+        match write_report(*format, &outcome, path) {
+            Ok(()) => eprintln!(
+                "sessionspec: wrote the {format} report to {}",
+                path.display()
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                if code == exit::OK || code == exit::FAILED {
+                    code = exit::ERROR;
+                }
+            }
+        }
+    }
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> CheckArgs {
+        let mut argv = vec!["sessionspec", "check"];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::parse_from(argv).command {
+            crate::cli::Command::Check(a) => a,
+            other => panic!("not check: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn usage_errors_are_one_line() {
+        let e = check_plan(&args(&[
+            "--fault",
+            "no-revoke",
+            "--target",
+            "http://127.0.0.1:1",
+        ]))
+        .unwrap_err();
+        assert!(e.starts_with("--fault needs the embedded server"), "{e}");
+        let e = check_plan(&args(&["--report", "yaml"])).unwrap_err();
+        assert!(e.contains("yaml"), "{e}");
+        let e = check_plan(&args(&["--target", "ftp://x"])).unwrap_err();
+        assert!(e.contains("http(s)"), "{e}");
+        let e = check_plan(&args(&["--spec", "rails-jwt", "--var", "nope=1"])).unwrap_err();
+        assert!(
+            e.contains("no spec defines `nope`") && e.contains("password"),
+            "{e}"
+        );
+        for e in [
+            check_plan(&args(&[
+                "--spec",
+                "no-such-spec",
+                "--specs-dir",
+                "no/such/dir",
+            ])),
+            check_plan(&args(&["--specs-dir", "no/such/dir"])),
+        ] {
+            let e = e.unwrap_err();
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn https_targets_are_accepted() {
+        let p = check_plan(&args(&[
+            "--spec",
+            "rails-jwt",
+            "--target",
+            "https://127.0.0.1:1/",
+        ]))
+        .unwrap();
+        assert_eq!(p.plan.target.url(), Some("https://127.0.0.1:1"));
+    }
+}

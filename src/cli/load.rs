@@ -1,0 +1,221 @@
+//! `sessionspec load`: arguments → [`LoadPlan`] → [`crate::load::run`] → summary on stdout,
+//! reports on disk → exit code from the results' verdict.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::args::LoadArgs;
+use super::common::{read_env, target, var_map};
+use super::progress::LoadProgress;
+use super::{exit, exit_code};
+use crate::load::loader::find_scenario;
+use crate::load::plan::{Bounds, DEFAULT_USERS};
+use crate::load::report::{self, LoadReportFormat};
+use crate::load::threshold::parse_all;
+use crate::load::{load_scenario, LoadOutcome, LoadPlan, LoadResults};
+use crate::stop::Stop;
+
+/// Everything `load` needs, parsed from the command line.
+#[derive(Debug)]
+pub struct Prepared {
+    pub plan: LoadPlan,
+    pub reports: Vec<(LoadReportFormat, PathBuf)>,
+}
+
+/// Turns the arguments into a plan, refusing everything it can before the run (all problems at
+/// once where possible).
+pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
+    let path =
+        find_scenario(&args.scenarios_dir, &args.scenario).map_err(|e| vec![e.to_string()])?;
+    let loaded = load_scenario(&path, &args.target.specs_dir).map_err(|e| e.lines())?;
+    let mut errors: Vec<String> = Vec::new();
+
+    let requests = loaded.request_names();
+    let mut texts = loaded.scenario.thresholds.clone();
+    texts.extend(args.thresholds.iter().cloned());
+    let thresholds = parse_all(&texts, &requests).unwrap_or_else(|es| {
+        errors.extend(es.into_iter().map(|e| e.to_string()));
+        Vec::new()
+    });
+
+    let mut reports = Vec::new();
+    for r in &args.reports {
+        match report::parse_report_arg(r) {
+            Ok(pair) => reports.push(pair),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if args.reports.is_empty() {
+        reports = LoadReportFormat::ALL
+            .iter()
+            .map(|f| (*f, f.default_path()))
+            .collect();
+    }
+
+    // An explicit --run-time always bounds the run (with --iterations, whichever ends first);
+    // the scenario's run_time is only the default when no --iterations are asked for.
+    let run_time = match (args.run_time, loaded.scenario.run_time, args.iterations) {
+        (Some(d), _, _) => whole_seconds(d, "--run-time", &mut errors),
+        (None, Some(d), None) => whole_seconds(d.0, "the scenario's run_time", &mut errors),
+        _ => None,
+    };
+    if args.iterations == Some(0) {
+        errors.push("--iterations must be at least 1".into());
+    }
+    if run_time.is_none() && args.iterations.is_none() && args.run_time.is_none() {
+        errors.push(format!(
+            "scenario `{}` sets no run_time: bound the run with --run-time DURATION (e.g. 30s) or --iterations N",
+            loaded.scenario.name
+        ));
+    }
+    let users = args
+        .users
+        .or(loaded.scenario.users)
+        .unwrap_or(DEFAULT_USERS);
+    if users == 0 {
+        errors.push("--users must be at least 1".into());
+    }
+    let hatch_rate = match &args.hatch_rate {
+        Some(s) => match s.trim().parse::<f64>() {
+            Ok(r) if r.is_finite() && r > 0.0 => r,
+            _ => {
+                errors.push(format!(
+                    "--hatch-rate: `{s}` is not a positive number of users per second"
+                ));
+                1.0
+            }
+        },
+        None => loaded.scenario.hatch_rate.unwrap_or(users.max(1) as f64),
+    };
+
+    let spec = &loaded.spec.spec;
+    let vars = var_map(&args.target.vars);
+    for name in vars.keys() {
+        if !spec.variables.contains_key(name) {
+            errors.push(format!(
+                "--var {name}: spec `{}` has no such variable (variables: {})",
+                spec.name,
+                spec.variables
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    let target = target(&args.target, args.hash_cost).map_err(|e| errors.push(e));
+    let goose_html = reports
+        .iter()
+        .find(|(f, _)| *f == LoadReportFormat::Html)
+        .map(|(_, p)| p.clone());
+
+    let (Ok(target), true) = (target, errors.is_empty()) else {
+        return Err(errors);
+    };
+    let mut plan = LoadPlan {
+        scenario: loaded,
+        target,
+        users,
+        hatch_rate,
+        bounds: Bounds {
+            run_time,
+            iterations: args.iterations,
+        },
+        co_mitigation: args.co_mitigation,
+        thresholds,
+        vars,
+        env: Default::default(),
+        goose_html,
+    };
+    plan.env = read_env(&plan.env_names());
+    let spec = &plan.scenario.spec.spec;
+    if let Err(e) = crate::spec::Vars::from_spec(spec, &plan.vars, |n| plan.env.get(n).cloned()) {
+        return Err(vec![format!("spec `{}`: {e}", spec.name)]);
+    }
+    Ok(Prepared { plan, reports })
+}
+
+fn whole_seconds(d: Duration, what: &str, errors: &mut Vec<String>) -> Option<u64> {
+    if d < Duration::from_secs(1) {
+        errors.push(format!("{what}: a load run lasts at least 1s"));
+        return None;
+    }
+    // goose counts whole seconds: round up, never run shorter than asked.
+    Some(d.as_secs() + u64::from(d.subsec_nanos() > 0))
+}
+
+/// Runs `load` and returns its exit code.
+pub async fn run(args: LoadArgs, stop: &Stop) -> u8 {
+    let prepared = match load_plan(&args) {
+        Ok(p) => p,
+        Err(lines) => {
+            for l in lines {
+                eprintln!("error: {l}");
+            }
+            return exit::ERROR;
+        }
+    };
+    let outcome = match crate::load::run(&prepared.plan, stop, &LoadProgress::new()).await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return if stop.is_stopped() {
+                exit_code(crate::verdict::Verdict::Interrupted, stop.reason())
+            } else {
+                exit::ERROR
+            };
+        }
+    };
+    let mut code = exit_code(outcome.results.verdict, stop.reason());
+    if !write_load_reports(&outcome, &prepared.reports) && code == exit::OK {
+        code = exit::ERROR;
+    }
+    // Rendered first, printed with `print!` (which the test harness captures).
+    let mut summary = Vec::new();
+    let _ = report::write_terminal(&mut summary, &outcome.results);
+    print!("{}", String::from_utf8_lossy(&summary));
+    let _ = std::io::stdout().flush();
+    code
+}
+
+/// Writes every asked report (goose's HTML is moved into place); false when one failed.
+pub fn write_load_reports(outcome: &LoadOutcome, reports: &[(LoadReportFormat, PathBuf)]) -> bool {
+    let results: &LoadResults = &outcome.results;
+    let mut ok = true;
+    for (format, path) in reports {
+        let written = match format {
+            LoadReportFormat::Json => {
+                crate::report::write_atomic(path, |w| report::write_json(w, results))
+                    .map_err(|e| e.to_string())
+            }
+            LoadReportFormat::Markdown => {
+                crate::report::write_atomic(path, |w| report::write_markdown(w, results))
+                    .map_err(|e| e.to_string())
+            }
+            LoadReportFormat::Html => publish_html(outcome.goose_html.as_deref(), path),
+        };
+        match written {
+            Ok(()) => eprintln!("wrote {} report: {}", format.as_str(), path.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ok = false;
+            }
+        }
+    }
+    if let Some(tmp) = &outcome.goose_html {
+        let _ = std::fs::remove_file(tmp);
+    }
+    ok
+}
+
+fn publish_html(tmp: Option<&Path>, dest: &Path) -> Result<(), String> {
+    match tmp {
+        Some(tmp) if tmp.is_file() => report::publish(tmp, dest)
+            .map_err(|e| format!("cannot write the report `{}`: {e}", dest.display())),
+        _ => Err(format!(
+            "goose wrote no HTML report for `{}`",
+            dest.display()
+        )),
+    }
+}

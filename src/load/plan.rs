@@ -1,0 +1,113 @@
+//! What a `load` run does, as plain data: the scenario, the target, the shape of the load, the
+//! thresholds. Built by the CLI from its arguments, or directly by tests and other callers.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+
+use super::scenario::LoadedScenario;
+use super::threshold::Threshold;
+pub use crate::target::Target;
+
+/// Users started when neither the command line nor the scenario says.
+pub use super::scenario::DEFAULT_USERS;
+
+/// Coordinated omission mitigation of goose's latencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CoMitigation {
+    #[default]
+    Disabled,
+    Average,
+    Minimum,
+    Maximum,
+}
+
+impl CoMitigation {
+    pub const ALL: [CoMitigation; 4] = [
+        CoMitigation::Disabled,
+        CoMitigation::Average,
+        CoMitigation::Minimum,
+        CoMitigation::Maximum,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CoMitigation::Disabled => "disabled",
+            CoMitigation::Average => "average",
+            CoMitigation::Minimum => "minimum",
+            CoMitigation::Maximum => "maximum",
+        }
+    }
+}
+
+/// How long a run lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Whole seconds of the measured window (goose counts whole seconds); with `iterations`, a
+    /// watchdog that ends the run when they have not.
+    pub run_time: Option<u64>,
+    /// Flow iterations per user.
+    pub iterations: Option<usize>,
+}
+
+/// A whole load run.
+#[derive(Debug, Clone)]
+pub struct LoadPlan {
+    pub scenario: LoadedScenario,
+    pub target: Target,
+    pub users: usize,
+    /// Users started per second.
+    pub hatch_rate: f64,
+    pub bounds: Bounds,
+    pub co_mitigation: CoMitigation,
+    /// The scenario's thresholds and the command line's, already checked against the scenario.
+    pub thresholds: Vec<Threshold>,
+    /// `--var NAME=VALUE` overrides.
+    pub vars: IndexMap<String, String>,
+    /// Environment values the spec variables' `env` names read (the CLI fills it).
+    pub env: HashMap<String, String>,
+    /// Where goose's own HTML report should end up, if asked for.
+    pub goose_html: Option<PathBuf>,
+}
+
+impl LoadPlan {
+    /// A plan of `users` users for `run_time` seconds against `target`, at the scenario's hatch
+    /// rate (or all users at once), with the scenario's thresholds; no overrides.
+    pub fn new(
+        scenario: LoadedScenario,
+        target: Target,
+        users: usize,
+        run_time: u64,
+    ) -> Result<LoadPlan, super::threshold::ThresholdError> {
+        let thresholds =
+            super::threshold::parse_all(&scenario.scenario.thresholds, &scenario.request_names())
+                .map_err(|mut es| es.remove(0))?;
+        Ok(LoadPlan {
+            hatch_rate: scenario.scenario.hatch_rate.unwrap_or(users.max(1) as f64),
+            scenario,
+            target,
+            users,
+            bounds: Bounds {
+                run_time: Some(run_time),
+                iterations: None,
+            },
+            co_mitigation: CoMitigation::Disabled,
+            thresholds,
+            vars: IndexMap::new(),
+            env: HashMap::new(),
+            goose_html: None,
+        })
+    }
+
+    /// The environment variable names the spec's variables read.
+    pub fn env_names(&self) -> Vec<String> {
+        self.scenario
+            .spec
+            .spec
+            .variables
+            .values()
+            .filter_map(|v| v.env.clone())
+            .collect()
+    }
+}

@@ -1,0 +1,199 @@
+//! The load engine: runs a [`LoadPlan`] and returns its [`LoadOutcome`] (plain data).
+//!
+//! Starts the reference server when the target is embedded, compiles the scenario into request
+//! plans, runs goose ([`super::runner`]), turns its metrics into [`LoadResults`] and judges the
+//! thresholds ([`super::threshold::judge`]). A [`Stop`] ends the run early through goose's
+//! killswitch; what was measured until then is kept and the verdict is `interrupted`.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::compile::{compile, CompileError};
+use super::plan::{CoMitigation, LoadPlan};
+use super::results::{self, LoadResults, RunInfo};
+use super::runner::{self, Counters, RunSettings};
+use super::threshold::judge;
+use crate::server::{self, Dialect, ServerConfig, ServerError, UnknownDialect};
+use crate::spec::{MissingVariable, Vars};
+use crate::stop::Stop;
+use crate::target::Target;
+
+/// What a finished run hands back.
+#[derive(Debug)]
+pub struct LoadOutcome {
+    /// Everything measured, with thresholds and verdict.
+    pub results: LoadResults,
+    /// goose's HTML report, written to a temporary file beside [`LoadPlan::goose_html`]: the
+    /// caller moves it into place (or removes it).
+    pub goose_html: Option<PathBuf>,
+}
+
+/// Why a load run could not run or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("spec `{spec}`: {source}")]
+    Variables {
+        spec: String,
+        source: MissingVariable,
+    },
+    #[error("spec `{spec}` has no built-in server: {source}")]
+    NoDialect {
+        spec: String,
+        source: UnknownDialect,
+    },
+    #[error("cannot start the reference server: {0}")]
+    Server(#[from] ServerError),
+    #[error("{path}: {source}")]
+    Compile { path: String, source: CompileError },
+    #[error("{0}")]
+    Report(String),
+    #[error("the load run failed: {0}")]
+    Goose(#[from] goose::GooseError),
+}
+
+/// Hears about a run as it goes (the CLI draws its progress line from the counters).
+pub trait Observer: Send + Sync {
+    /// The run is about to start against `host`; `counters` are live until it ends.
+    fn started(&self, _plan: &LoadPlan, _host: &str, _counters: &Arc<Counters>) {}
+    /// The attack is over (results are being computed).
+    fn finished(&self) {}
+}
+
+/// Tells nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// Runs the plan to its end (time, iterations, or `stop`).
+pub async fn run(
+    plan: &LoadPlan,
+    stop: &Stop,
+    observer: &dyn Observer,
+) -> Result<LoadOutcome, LoadError> {
+    let spec = &plan.scenario.spec.spec;
+    let vars =
+        Vars::from_spec(spec, &plan.vars, |n| plan.env.get(n).cloned()).map_err(|source| {
+            LoadError::Variables {
+                spec: spec.name.clone(),
+                source,
+            }
+        })?;
+    let (server, host) = match &plan.target {
+        Target::Url(u) => (None, u.clone()),
+        Target::Embedded { faults, hash_cost } => {
+            let dialect: Dialect =
+                spec.dialect()
+                    .parse()
+                    .map_err(|source| LoadError::NoDialect {
+                        spec: spec.name.clone(),
+                        source,
+                    })?;
+            let mut config = ServerConfig::new(dialect);
+            config.faults.clone_from(faults);
+            config.hash_cost = *hash_cost;
+            let server = server::start(config).await?;
+            let url = server.base_url();
+            (Some(server), url)
+        }
+    };
+    let outcome = attack(plan, &vars, host, stop, observer).await;
+    if let Some(s) = server {
+        s.shutdown().await;
+    }
+    outcome
+}
+
+async fn attack(
+    plan: &LoadPlan,
+    vars: &Vars,
+    host: String,
+    stop: &Stop,
+    observer: &dyn Observer,
+) -> Result<LoadOutcome, LoadError> {
+    let loaded = &plan.scenario;
+    let prefix = reqwest::Url::parse(&host)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    let compiled = compile(loaded, vars, &prefix).map_err(|source| LoadError::Compile {
+        path: loaded.path.display().to_string(),
+        source,
+    })?;
+    let goose_html = plan
+        .goose_html
+        .as_deref()
+        .map(super::report::html_temp)
+        .transpose()
+        .map_err(LoadError::Report)?;
+    let settings = RunSettings {
+        host: host.clone(),
+        users: plan.users,
+        hatch_rate: plan.hatch_rate,
+        run_time: plan.bounds.run_time,
+        iterations: plan.bounds.iterations,
+        co_mitigation: goose_co(plan.co_mitigation),
+        html_report: goose_html.as_ref().map(|t| t.display().to_string()),
+    };
+
+    super::logger::install();
+    let counters = Arc::new(Counters::new(compiled.requests.len()));
+    observer.started(plan, &host, &counters);
+    let killswitch = tokio::spawn(stop_goose_on(stop.clone()));
+    let metrics = runner::execute(&compiled, &settings, &counters).await;
+    killswitch.abort();
+    observer.finished();
+    let metrics = match metrics {
+        Ok(m) => m,
+        Err(e) => {
+            if let Some(t) = &goose_html {
+                let _ = std::fs::remove_file(t);
+            }
+            return Err(e.into());
+        }
+    };
+
+    let info = RunInfo {
+        scenario: loaded.scenario.name.clone(),
+        spec: loaded.spec.spec.name.clone(),
+        target: host,
+        requests: compiled.requests.clone(),
+        headline: loaded.headline(),
+        co_mitigation: plan.co_mitigation.as_str().to_owned(),
+        metrics_reset: plan.bounds.iterations.is_none(),
+        skipped: compiled
+            .requests
+            .iter()
+            .zip(&counters.skipped)
+            .map(|((name, _), n)| (name.clone(), n.load(Ordering::Relaxed)))
+            .collect(),
+        interrupted: stop.reason().map(|r| r.signal_name().to_owned()),
+    };
+    let mut results = results::collect(&metrics, &info);
+    judge(&mut results, &plan.thresholds);
+    Ok(LoadOutcome {
+        results,
+        goose_html,
+    })
+}
+
+/// Triggers goose's killswitch once `stop` fires, and again every 100 ms while the attack runs
+/// (goose clears the killswitch when an attack starts, so a stop that comes first is not lost).
+async fn stop_goose_on(stop: Stop) {
+    let reason = stop.stopped().await;
+    loop {
+        goose::trigger_killswitch(&format!("interrupted by {}", reason.signal_name()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn goose_co(co: CoMitigation) -> goose::metrics::GooseCoordinatedOmissionMitigation {
+    use goose::metrics::GooseCoordinatedOmissionMitigation as G;
+    match co {
+        CoMitigation::Disabled => G::Disabled,
+        CoMitigation::Average => G::Average,
+        CoMitigation::Minimum => G::Minimum,
+        CoMitigation::Maximum => G::Maximum,
+    }
+}
