@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::redact::Redactor;
-use crate::spec::Method;
+use crate::spec::model::Method;
 
 /// A fully resolved request: what is sent, byte for byte (before redaction).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

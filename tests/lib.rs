@@ -1,5 +1,6 @@
 //! One integration-test binary (link once), one module per area.
 
+mod architecture;
 mod check;
 mod hostile;
 mod readme;
@@ -8,3 +9,4 @@ mod secrets;
 mod server;
 mod spec_load;
 mod support;
+mod verdicts;

@@ -3,10 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::verdict::{run_verdict, spec_verdict};
 use crate::http::RequestData;
 use crate::spec::{Level, Location};
-use crate::verdict::Verdict;
 
 /// Version of the JSON report format (`reports/schema/check-report.schema.json`).
 /// 2: typed step errors (`{kind, message}`), a run-level `error`, the `interrupted` verdict.
@@ -215,25 +213,5 @@ impl CheckResult {
             "{}{at}: expected {}, got {}",
             self.check, self.expected, self.actual
         )
-    }
-}
-
-impl SpecOutcome {
-    /// Whether this spec conforms (no spec error, every must case, and should cases if `strict`):
-    /// its verdict under the rules every report uses is `pass`.
-    pub fn conforms(&self, strict: bool) -> bool {
-        spec_verdict(self, strict) == Verdict::Pass
-    }
-}
-
-impl RunOutcome {
-    /// The run's verdict ([`super::verdict`]).
-    pub fn verdict(&self) -> Verdict {
-        run_verdict(self)
-    }
-
-    /// Whether the whole run conforms: its verdict is `pass`.
-    pub fn conforms(&self) -> bool {
-        self.verdict() == Verdict::Pass
     }
 }

@@ -51,3 +51,23 @@ pub fn run_verdict(run: &RunOutcome) -> Verdict {
         .max()
         .unwrap_or(Verdict::Pass)
 }
+
+impl SpecOutcome {
+    /// Whether this spec conforms (no spec error, every must case, and should cases if `strict`):
+    /// its verdict is `pass`.
+    pub fn conforms(&self, strict: bool) -> bool {
+        spec_verdict(self, strict) == Verdict::Pass
+    }
+}
+
+impl RunOutcome {
+    /// The run's verdict.
+    pub fn verdict(&self) -> Verdict {
+        run_verdict(self)
+    }
+
+    /// Whether the whole run conforms: its verdict is `pass`.
+    pub fn conforms(&self) -> bool {
+        self.verdict() == Verdict::Pass
+    }
+}

@@ -9,9 +9,10 @@ use std::time::Duration;
 use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use super::common::{parse_timeout, parse_var, Var};
+use super::common::{parse_target_url, parse_timeout, parse_var, Var};
 use crate::load::CoMitigation;
 use crate::server::{Dialect, Fault, HashCost};
+use crate::target::Target;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +54,24 @@ pub struct TargetArgs {
     /// Directory holding the specs (for `--spec NAME`, and the spec a scenario names).
     #[arg(long, default_value = "specs", value_name = "DIR")]
     pub specs_dir: PathBuf,
+}
+
+impl TargetArgs {
+    /// The target of a `check` or `load` run: `--target`, or the embedded servers with the faults.
+    pub fn resolve(&self, hash_cost: HashCost) -> Result<Target, String> {
+        match &self.target {
+            Some(url) => {
+                if !self.faults.is_empty() {
+                    return Err("--fault needs the embedded server: it cannot break a --target (drop --target to check the built-in server with faults)".into());
+                }
+                parse_target_url(url).map(Target::Url)
+            }
+            None => Ok(Target::Embedded {
+                faults: self.faults.clone(),
+                hash_cost,
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]

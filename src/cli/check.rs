@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::args::CheckArgs;
-use super::common::{read_env, stdout_color, target, var_map};
+use super::common::{read_env, stdout_color, var_map};
 use super::{exit, exit_code};
 use crate::check::outcome::{CaseStatus, SpecOutcome};
 use crate::check::{CheckPlan, Progress, RunOptions};
@@ -32,7 +32,7 @@ pub fn check_plan(args: &CheckArgs) -> Result<Prepared, String> {
         .map(|r| parse_report_arg(r))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
-    let target = target(&args.target, args.hash_cost)?;
+    let target = args.target.resolve(args.hash_cost)?;
     let specs = load_specs(&args.specs, &args.target.specs_dir)?;
     let mut plan = CheckPlan::new(specs, target);
     plan.vars = var_map(&args.target.vars);

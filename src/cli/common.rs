@@ -8,10 +8,6 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use super::args::TargetArgs;
-use crate::server::HashCost;
-use crate::target::Target;
-
 /// A duration such as `10s`, `250ms` or `1m30s`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration `{s}`: {e}"))
@@ -71,22 +67,6 @@ pub fn parse_target_url(url: &str) -> Result<String, String> {
             "--target: `{}` is not an http(s) URL such as http://127.0.0.1:8080",
             crate::redact::mask_userinfo(trimmed)
         )),
-    }
-}
-
-/// The target of a `check` or `load` run: `--target`, or the embedded servers with the faults.
-pub fn target(args: &TargetArgs, hash_cost: HashCost) -> Result<Target, String> {
-    match &args.target {
-        Some(url) => {
-            if !args.faults.is_empty() {
-                return Err("--fault needs the embedded server: it cannot break a --target (drop --target to check the built-in server with faults)".into());
-            }
-            parse_target_url(url).map(Target::Url)
-        }
-        None => Ok(Target::Embedded {
-            faults: args.faults.clone(),
-            hash_cost,
-        }),
     }
 }
 

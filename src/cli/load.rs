@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::args::LoadArgs;
-use super::common::{read_env, target, var_map};
+use super::common::{read_env, var_map};
 use super::progress::LoadProgress;
 use super::{exit, exit_code};
 use crate::load::loader::find_scenario;
@@ -104,7 +104,10 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
             ));
         }
     }
-    let target = target(&args.target, args.hash_cost).map_err(|e| errors.push(e));
+    let target = args
+        .target
+        .resolve(args.hash_cost)
+        .map_err(|e| errors.push(e));
     let goose_html = reports
         .iter()
         .find(|(f, _)| *f == LoadReportFormat::Html)

@@ -1,0 +1,174 @@
+//! Every verdict class, end to end through the binary: the JSON report's verdict and the exit
+//! code always agree (`pass` 0, `fail` 1, `error` 2, `interrupted` 130/143).
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::support;
+
+/// A listener that accepts connections and never answers; stops within 50 ms of being dropped
+/// (and after 60 s whatever happens).
+pub struct BlackHole {
+    pub url: String,
+    done: Arc<AtomicBool>,
+}
+
+impl BlackHole {
+    pub fn start() -> BlackHole {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut held = Vec::new();
+            while !flag.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(60) {
+                match listener.accept() {
+                    Ok((sock, _)) => held.push(sock),
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        BlackHole { url, done }
+    }
+}
+
+impl Drop for BlackHole {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+    }
+}
+
+fn verdict_of(json: &std::path::Path) -> String {
+    let (value, _) = support::read_json_report(json);
+    value["summary"]["verdict"]
+        .as_str()
+        .expect("a verdict")
+        .to_owned()
+}
+
+#[test]
+fn report_verdict_and_exit_code_agree_for_every_class() {
+    let dir = support::temp_dir();
+    let json = dir.path().join("check.json");
+    let report = format!("json:{}", json.display());
+    let bound = Duration::from_secs(60);
+
+    let out = support::run(["check", "--spec", "rails-jwt", "--report", &report], bound);
+    assert_eq!(
+        (out.code, verdict_of(&json).as_str()),
+        (Some(0), "pass"),
+        "{}",
+        out.transcript()
+    );
+
+    let out = support::run(
+        [
+            "check",
+            "--spec",
+            "rails-jwt",
+            "--fault",
+            "wrong-status",
+            "--report",
+            &report,
+        ],
+        bound,
+    );
+    assert_eq!(
+        (out.code, verdict_of(&json).as_str()),
+        (Some(1), "fail"),
+        "{}",
+        out.transcript()
+    );
+
+    let hole = BlackHole::start();
+    let out = support::run(
+        [
+            "check",
+            "--target",
+            &hole.url,
+            "--timeout",
+            "1s",
+            "--report",
+            &report,
+        ],
+        bound,
+    );
+    assert_eq!(
+        (out.code, verdict_of(&json).as_str()),
+        (Some(2), "error"),
+        "{}",
+        out.transcript()
+    );
+
+    let running = support::spawn([
+        "check",
+        "--fault",
+        "slow-login",
+        "--concurrency",
+        "1",
+        "--report",
+        &report,
+    ]);
+    std::thread::sleep(Duration::from_millis(800));
+    running.signal("TERM");
+    let out = running.wait(bound);
+    assert_eq!(
+        (out.code, verdict_of(&json).as_str()),
+        (Some(143), "interrupted"),
+        "{}",
+        out.transcript()
+    );
+}
+
+/// Five specs against a listener that never answers end within 2 × --timeout + 1 s, in one line.
+#[test]
+fn a_black_hole_is_one_line_and_exit_2_quickly() {
+    let hole = BlackHole::start();
+    let dir = support::temp_dir();
+    let json = dir.path().join("check.json");
+    let out = support::run(
+        [
+            "check",
+            "--target",
+            &hole.url,
+            "--timeout",
+            "1s",
+            "--report",
+            &format!("json:{}", json.display()),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.code, Some(2), "{}", out.transcript());
+    assert!(
+        out.elapsed < Duration::from_secs(3),
+        "took {:?}\n{}",
+        out.elapsed,
+        out.transcript()
+    );
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "error: target {} is unreachable: timeout after 1s",
+                hole.url
+            ),
+            format!("sessionspec: wrote the json report to {}", json.display()),
+        ],
+        "{}",
+        out.transcript()
+    );
+    assert!(out.stdout.is_empty(), "{}", out.transcript());
+    let (value, outcome) = support::read_json_report(&json);
+    assert_eq!(value["summary"]["verdict"], "error");
+    assert_eq!(outcome.specs.len(), 5);
+    assert!(outcome
+        .error
+        .as_deref()
+        .unwrap_or_default()
+        .contains("unreachable"));
+}
