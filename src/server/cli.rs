@@ -33,6 +33,7 @@ fn config(args: &ServeArgs) -> Result<ServerConfig, String> {
         faults,
         hash_cost,
         addr,
+        ..ServerConfig::new(dialect)
     })
 }
 
