@@ -174,7 +174,7 @@ impl Directory {
         let password = password.to_string();
         let matches = self
             .pool
-            .run(move || passwords::verify(&hash, &password))
+            .run(move |memory| passwords::verify(memory, &hash, &password))
             .await?;
         Ok(match account {
             Some(account) if matches => Authentication::Ok(account),
@@ -248,7 +248,7 @@ mod tests {
         let (release, gate) = std::sync::mpsc::channel::<()>();
         let (started, running) = tokio::sync::oneshot::channel::<()>();
         let busy = tokio::spawn(async move {
-            pool.run(move || {
+            pool.run(move |_| {
                 let _ = started.send(());
                 let _ = gate.recv_timeout(std::time::Duration::from_secs(5));
             })

@@ -1,10 +1,13 @@
-//! The bounded pool that runs argon2 verifications: at most `workers` at once (each holds its
-//! argon2 memory, 19 MiB at OWASP cost), at most `queue` more waiting, and anything beyond that
-//! refused at once so the dialect can answer 503 (`docs/dialects.md`, "Overload: 503 and Retry-After").
+//! The bounded pool that runs argon2 verifications: at most `workers` at once, each in argon2 memory
+//! of its own that is reused (19 MiB at OWASP cost), at most `queue` more waiting, and anything beyond
+//! that refused at once so the dialect can answer 503 (`docs/dialects.md`, "Overload: 503 and
+//! Retry-After").
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Semaphore;
+
+use super::passwords::Memory;
 
 /// Why a job did not produce a result.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +27,9 @@ pub(crate) struct HashPool {
     workers: Arc<Semaphore>,
     /// One permit per admitted job (running or waiting): `workers + queue` in all.
     admitted: Arc<Semaphore>,
+    /// The argon2 memory of the idle workers. A running job takes one (or makes one) and puts it
+    /// back, so no more than `workers` ever exist.
+    memory: Arc<Mutex<Vec<Memory>>>,
 }
 
 impl HashPool {
@@ -34,16 +40,17 @@ impl HashPool {
         HashPool {
             workers: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(Semaphore::new(admitted)),
+            memory: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
-    /// Runs `job` on a worker once one is free, or fails at once with [`PoolError::Overloaded`] when
-    /// `workers + queue` jobs are already admitted. If the caller stops waiting, a job not yet started
-    /// leaves the queue; a started one runs to its end and keeps its worker until then, so the number
-    /// of jobs running never exceeds `workers`.
+    /// Runs `job` with a worker's argon2 memory once a worker is free, or fails at once with
+    /// [`PoolError::Overloaded`] when `workers + queue` jobs are already admitted. If the caller stops
+    /// waiting, a job not yet started leaves the queue; a started one runs to its end and keeps its
+    /// worker until then, so the number of jobs running never exceeds `workers`.
     pub(crate) async fn run<T, F>(&self, job: F) -> Result<T, PoolError>
     where
-        F: FnOnce() -> T + Send + 'static,
+        F: FnOnce(&mut Memory) -> T + Send + 'static,
         T: Send + 'static,
     {
         let admission = self
@@ -58,14 +65,22 @@ impl HashPool {
             .acquire_owned()
             .await
             .map_err(|_| PoolError::Overloaded)?;
+        let idle = self.memory.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let result = job();
+            let mut memory = lock(&idle).pop().unwrap_or_default();
+            let result = job(&mut memory);
+            lock(&idle).push(memory);
             drop((worker, admission));
             result
         })
         .await?;
         Ok(result)
     }
+}
+
+/// The list is only pushed to and popped from, so a poisoned lock still holds a valid list.
+fn lock(memory: &Mutex<Vec<Memory>>) -> std::sync::MutexGuard<'_, Vec<Memory>> {
+    memory.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -99,7 +114,7 @@ mod tests {
             let (pool, running, peak, gate) =
                 (pool.clone(), running.clone(), peak.clone(), gate.clone());
             jobs.push(tokio::spawn(async move {
-                pool.run(move || {
+                pool.run(move |_| {
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                     peak.fetch_max(now, Ordering::SeqCst);
                     let _ = gate.lock().unwrap().recv_timeout(Duration::from_secs(5));
@@ -113,7 +128,7 @@ mod tests {
             running.load(Ordering::SeqCst) == 2 && pool.admitted.available_permits() == 0
         })
         .await;
-        assert!(matches!(pool.run(|| ()).await, Err(PoolError::Overloaded)));
+        assert!(matches!(pool.run(|_| ()).await, Err(PoolError::Overloaded)));
         for _ in 0..5 {
             release.send(()).unwrap();
         }
@@ -124,7 +139,12 @@ mod tests {
         // Drained: every permit is back and a new job runs.
         assert_eq!(pool.admitted.available_permits(), 5);
         assert_eq!(pool.workers.available_permits(), 2);
-        assert_eq!(pool.run(|| 7).await.unwrap(), 7);
+        assert_eq!(pool.run(|_| 7).await.unwrap(), 7);
+        assert_eq!(
+            lock(&pool.memory).len(),
+            2,
+            "one argon2 memory per worker, reused"
+        );
     }
 
     #[tokio::test]
@@ -134,7 +154,7 @@ mod tests {
         let busy = {
             let pool = pool.clone();
             tokio::spawn(async move {
-                pool.run(move || {
+                pool.run(move |_| {
                     let _ = gate.recv_timeout(Duration::from_secs(5));
                 })
                 .await
@@ -142,7 +162,7 @@ mod tests {
         };
         eventually(|| pool.workers.available_permits() == 0).await;
         // Waits in the queue, then gives up.
-        let waited = tokio::time::timeout(Duration::from_millis(50), pool.run(|| ())).await;
+        let waited = tokio::time::timeout(Duration::from_millis(50), pool.run(|_| ())).await;
         assert!(waited.is_err(), "the worker is busy, so the job waits");
         assert_eq!(
             pool.admitted.available_permits(),
@@ -151,7 +171,7 @@ mod tests {
         );
         release.send(()).unwrap();
         assert!(busy.await.unwrap().is_ok());
-        assert!(pool.run(|| ()).await.is_ok());
+        assert!(pool.run(|_| ()).await.is_ok());
     }
 
     #[test]
