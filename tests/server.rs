@@ -1,11 +1,13 @@
 //! The reference server over real HTTP: every endpoint of every dialect (`docs/dialects.md`), each
-//! fault switch, and the `serve` binary. Servers bind 127.0.0.1:0 with `HashCost::Low`.
+//! fault switch, overload, and the `serve` binary. Servers bind 127.0.0.1:0 with `HashCost::Low`
+//! (`overload`: `HashCost::Owasp` with one hash worker).
 
 mod binary;
 mod drf;
 mod faults;
 mod form;
 mod jsonapi;
+mod overload;
 mod rails;
 mod service;
 
@@ -27,6 +29,10 @@ impl Api {
     pub async fn start(dialect: Dialect, faults: &[Fault]) -> Api {
         let mut config = ServerConfig::new(dialect);
         config.faults = faults.to_vec();
+        Api::start_with(config).await
+    }
+
+    pub async fn start_with(config: ServerConfig) -> Api {
         let server = start(config).await.expect("the reference server starts");
         Api {
             server,

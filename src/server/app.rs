@@ -16,6 +16,7 @@ use super::conditional::{EntityTag, Preconditions};
 use super::faults::{FaultSet, SLOW_LOGIN};
 use super::fixture::Directory;
 use super::negotiation::{self, Consumes, Produces, JSON, JSONAPI};
+use super::pool::{HashPool, PoolError};
 use super::tokens::{self, JwtKeys};
 use super::{Dialect, Fault, ServerConfig, ServerError};
 
@@ -36,7 +37,8 @@ impl App {
     /// Hashes the fixture passwords (on the blocking pool) and draws the JWT key.
     pub(crate) async fn build(config: &ServerConfig) -> Result<App, ServerError> {
         let (dialect, cost) = (config.dialect, config.hash_cost);
-        let directory = tokio::task::spawn_blocking(move || Directory::build(dialect, cost))
+        let pool = HashPool::new(config.hash_workers, config.hash_queue);
+        let directory = tokio::task::spawn_blocking(move || Directory::build(dialect, cost, pool))
             .await
             .map_err(ServerError::HashTask)?
             .map_err(|e| ServerError::Hash(e.to_string()))?;
@@ -146,6 +148,7 @@ impl App {
             406 => ("not_acceptable", "Not Acceptable"),
             413 => ("payload_too_large", "Request body too large"),
             415 => ("unsupported_media_type", "Unsupported media type"),
+            503 => ("overloaded", "Service unavailable, retry later"),
             _ => ("internal_error", "Internal server error"),
         };
         let status_text = status.as_u16().to_string();
@@ -165,6 +168,20 @@ impl App {
         }
     }
 
+    /// The answer to a login whose password could not be verified: 503 with `Retry-After: 1` when the
+    /// hash pool is full, 500 when the verification task failed; both in the dialect's error format.
+    pub(crate) fn login_failed(&self, error: &PoolError) -> Reply {
+        match error {
+            PoolError::Overloaded => self
+                .standard_error(StatusCode::SERVICE_UNAVAILABLE)
+                .header(header::RETRY_AFTER, "1"),
+            PoolError::Task(e) => {
+                log::error!("login: {e}");
+                self.standard_error(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+
     fn next_request(&self) -> u64 {
         self.requests.fetch_add(1, Ordering::Relaxed) + 1
     }
@@ -180,6 +197,7 @@ fn drf_detail(status: StatusCode, fallback: &'static str) -> &'static str {
         413 => "Request body too large.",
         415 => "Unsupported media type in request.",
         500 => "A server error occurred.",
+        503 => "Service temporarily unavailable, try again later.",
         _ => fallback,
     }
 }

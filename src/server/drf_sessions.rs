@@ -201,7 +201,7 @@ async fn login(st: &Drf, kind: Kind, headers: &HeaderMap, body: Body) -> Reply {
             )
             .header(header::WWW_AUTHENTICATE, CHALLENGE);
         }
-        Err(_) => return app.standard_error(StatusCode::INTERNAL_SERVER_ERROR),
+        Err(e) => return app.login_failed(&e),
     };
     let who = Principal {
         kind,

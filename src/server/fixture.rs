@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::passwords::{self, HashCost, HashError};
+use super::pool::{HashPool, PoolError};
 use super::Dialect;
 
 /// Whose account: drf-sessions keeps users and clients apart; every other dialect has users only.
@@ -50,6 +51,8 @@ pub(crate) struct Directory {
     accounts: HashMap<(Kind, String), Arc<Account>>,
     /// Verified for unknown users, so that they cost the same time as a wrong password.
     dummy: Arc<str>,
+    /// Where verifications run: bounded in workers and in waiting logins.
+    pool: HashPool,
 }
 
 fn seeds(dialect: Dialect) -> Vec<Seed> {
@@ -122,8 +125,13 @@ fn drf_client() -> Value {
 }
 
 impl Directory {
-    /// Hashes every fixture password of `dialect` (and the dummy). CPU-bound: run it off the async workers.
-    pub(crate) fn build(dialect: Dialect, cost: HashCost) -> Result<Directory, HashError> {
+    /// Hashes every fixture password of `dialect` (and the dummy); logins are verified on `pool`.
+    /// CPU-bound: run it off the async workers.
+    pub(crate) fn build(
+        dialect: Dialect,
+        cost: HashCost,
+        pool: HashPool,
+    ) -> Result<Directory, HashError> {
         let mut accounts = HashMap::new();
         for seed in seeds(dialect) {
             let account = Account {
@@ -136,7 +144,11 @@ impl Directory {
             accounts.insert((seed.kind, account.login.clone()), Arc::new(account));
         }
         let dummy = passwords::hash(cost, "dummy password that matches nobody")?.into();
-        Ok(Directory { accounts, dummy })
+        Ok(Directory {
+            accounts,
+            dummy,
+            pool,
+        })
     }
 
     /// The account of `kind` with this id (drf lists).
@@ -146,21 +158,24 @@ impl Directory {
             .find(|a| a.kind == kind && a.id == id)
     }
 
-    /// Checks a login name and password. Exactly one argon2 verification runs whether or not the
-    /// account exists, on the blocking pool.
+    /// Checks a login name and password. Exactly one argon2 verification runs on the hash pool
+    /// whether or not the account exists; none at all when the pool is full
+    /// ([`PoolError::Overloaded`], the same for every account, known or not).
     pub(crate) async fn authenticate(
         &self,
         kind: Kind,
         login: &str,
         password: &str,
-    ) -> Result<Authentication, tokio::task::JoinError> {
+    ) -> Result<Authentication, PoolError> {
         let account = self.accounts.get(&(kind, login.to_string())).cloned();
         let hash = account
             .as_ref()
             .map_or_else(|| self.dummy.clone(), |a| a.hash.clone());
         let password = password.to_string();
-        let matches =
-            tokio::task::spawn_blocking(move || passwords::verify(&hash, &password)).await?;
+        let matches = self
+            .pool
+            .run(move |memory| passwords::verify(memory, &hash, &password))
+            .await?;
         Ok(match account {
             Some(account) if matches => Authentication::Ok(account),
             Some(_) => Authentication::WrongPassword,
@@ -209,7 +224,7 @@ mod tests {
             ),
         ];
         for (dialect, kind, login, password) in cases {
-            let dir = Directory::build(dialect, HashCost::Low).unwrap();
+            let dir = Directory::build(dialect, HashCost::Low, HashPool::new(1, 0)).unwrap();
             assert!(matches!(
                 dir.authenticate(kind, login, password).await,
                 Ok(Authentication::Ok(_))
@@ -225,9 +240,43 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_full_pool_refuses_known_and_unknown_users_alike() {
+        let pool = HashPool::new(1, 0);
+        let dir = Directory::build(Dialect::RailsJwt, HashCost::Low, pool.clone()).unwrap();
+        // Occupy the only worker until released.
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let busy = tokio::spawn(async move {
+            pool.run(move |_| {
+                let _ = started.send(());
+                let _ = gate.recv_timeout(std::time::Duration::from_secs(5));
+            })
+            .await
+        });
+        running.await.unwrap();
+        for (login, password) in [
+            ("foo@bar.com", "foobar"),
+            ("foo@bar.com", "nope"),
+            ("nobody@example.com", "foobar"),
+        ] {
+            assert!(matches!(
+                dir.authenticate(Kind::User, login, password).await,
+                Err(PoolError::Overloaded)
+            ));
+        }
+        release.send(()).unwrap();
+        assert!(busy.await.unwrap().is_ok());
+        assert!(matches!(
+            dir.authenticate(Kind::User, "foo@bar.com", "foobar").await,
+            Ok(Authentication::Ok(_))
+        ));
+    }
+
     #[test]
     fn drf_profiles_match_the_document() {
-        let dir = Directory::build(Dialect::DrfSessions, HashCost::Low).unwrap();
+        let dir =
+            Directory::build(Dialect::DrfSessions, HashCost::Low, HashPool::new(1, 0)).unwrap();
         let user = dir
             .by_id(Kind::User, 5)
             .and_then(|a| a.profile.clone())

@@ -208,7 +208,7 @@ async fn create(State(st): St, headers: HeaderMap, body: Body) -> Reply {
             return errors(StatusCode::NOT_FOUND, vec![err]);
         }
         Ok(Authentication::UnknownUser | Authentication::WrongPassword) => return unauthorized(),
-        Err(_) => return app.standard_error(StatusCode::INTERNAL_SERVER_ERROR),
+        Err(e) => return app.login_failed(&e),
     };
     let secret = tokens::opaque();
     let cookie = format!("{COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict");

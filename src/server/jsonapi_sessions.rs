@@ -157,7 +157,7 @@ async fn create(State(st): St, method: Method, headers: HeaderMap, body: Body) -
             return errors(StatusCode::UNAUTHORIZED, vec![err])
                 .header(header::WWW_AUTHENTICATE, "Session realm=\"sessions\"");
         }
-        Err(_) => return app.standard_error(StatusCode::INTERNAL_SERVER_ERROR),
+        Err(e) => return app.login_failed(&e),
     };
     // The collection has no representation: If-Match is false, If-None-Match: * true, dates ignored.
     let pre = app.preconditions(&headers);

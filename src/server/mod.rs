@@ -21,6 +21,7 @@ mod form_sessions;
 mod jsonapi_sessions;
 pub mod negotiation;
 mod passwords;
+mod pool;
 mod rails_jwt;
 mod sessions_service;
 mod tokens;
@@ -105,19 +106,40 @@ pub struct ServerConfig {
     pub hash_cost: HashCost,
     /// Where to listen; port 0 picks a free port.
     pub addr: SocketAddr,
+    /// How many argon2 verifications (logins) run at once; 0 counts as 1. Memory for hashing is at
+    /// most this many times the cost's `m` (19 MiB at [`HashCost::Owasp`]).
+    pub hash_workers: usize,
+    /// How many more logins may wait for a worker; a login beyond that is answered 503 with
+    /// `Retry-After: 1` (`docs/dialects.md`, "Overload: 503 and Retry-After").
+    pub hash_queue: usize,
 }
 
 impl ServerConfig {
-    /// `127.0.0.1:0`, no faults, [`HashCost::Low`].
+    /// `127.0.0.1:0`, no faults, [`HashCost::Low`], [`default_hash_workers`] workers and
+    /// [`QUEUE_PER_WORKER`] queued logins per worker.
     pub fn new(dialect: Dialect) -> Self {
+        let hash_workers = default_hash_workers();
         ServerConfig {
             dialect,
             faults: Vec::new(),
             hash_cost: HashCost::Low,
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            hash_workers,
+            hash_queue: hash_workers.saturating_mul(QUEUE_PER_WORKER),
         }
     }
 }
+
+/// The default [`ServerConfig::hash_workers`]: one per core (`std::thread::available_parallelism`),
+/// 1 when that is unknown. argon2 is CPU-bound, so more workers only add memory, not throughput.
+pub fn default_hash_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The default [`ServerConfig::hash_queue`] is this many logins per worker: a waiting login holds a
+/// few KiB (no argon2 memory), and at OWASP cost the last one in the queue waits about
+/// `QUEUE_PER_WORKER` verification times (a few seconds), well inside clients' timeouts.
+pub const QUEUE_PER_WORKER: usize = 64;
 
 /// Why a reference server could not start.
 #[derive(Debug, thiserror::Error)]

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
 
 /// How expensive the argon2id hashes are.
@@ -82,15 +82,52 @@ pub(crate) fn hash(cost: HashCost, password: &str) -> Result<String, HashError> 
     Ok(hash.to_string())
 }
 
-/// Whether `password` matches the PHC string (its own parameters are used). CPU-bound: call it
-/// from `spawn_blocking`.
-pub(crate) fn verify(phc: &str, password: &str) -> bool {
+/// argon2's working memory (`m` KiB), kept by a hash worker and reused for every verification it
+/// runs. argon2's own `verify_password` allocates and frees `m` KiB per call, and glibc serves such
+/// blocks from its heaps once its mmap threshold has adapted, which fragments them: a server that
+/// verified one login at a time grew to hundreds of MiB.
+#[derive(Debug, Default)]
+pub(crate) struct Memory(Vec<Block>);
+
+impl Memory {
+    /// At least `blocks` blocks (grown once, never shrunk).
+    fn blocks(&mut self, blocks: usize) -> &mut [Block] {
+        if self.0.len() < blocks {
+            self.0.resize(blocks, Block::default());
+        }
+        &mut self.0[..]
+    }
+}
+
+/// Whether `password` matches the PHC string (its own algorithm, version and parameters are used),
+/// computed in `memory`; the outputs are compared in constant time. CPU-bound: call it from a hash
+/// worker.
+pub(crate) fn verify(memory: &mut Memory, phc: &str, password: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(version), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm),
+        parsed
+            .version
+            .map_or(Ok(Version::default()), Version::try_from),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let blocks = memory.blocks(params.block_count());
+    let argon2 = Argon2::new(algorithm, version, params);
+    Output::init_with(expected.len(), |out| {
+        Ok(argon2.hash_password_into_with_memory(password.as_bytes(), salt, out, &mut *blocks)?)
+    })
+    .is_ok_and(|computed| computed == expected)
 }
 
 #[cfg(test)]
@@ -101,14 +138,49 @@ mod tests {
     fn hash_and_verify() {
         let h = hash(HashCost::Low, "s3cret").unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{h}");
-        assert!(verify(&h, "s3cret"));
-        assert!(!verify(&h, "S3cret"));
-        assert!(!verify("not a hash", "s3cret"));
+        let mut memory = Memory::default();
+        assert!(verify(&mut memory, &h, "s3cret"));
+        assert!(!verify(&mut memory, &h, "S3cret"));
+        assert!(!verify(&mut memory, "not a hash", "s3cret"));
+        assert!(!verify(
+            &mut memory,
+            "$argon2id$v=19$m=256,t=1,p=1$c2FsdHNhbHQ",
+            "s3cret"
+        ));
         assert_ne!(
             h,
             hash(HashCost::Low, "s3cret").unwrap(),
             "fresh salt each time"
         );
+    }
+
+    /// One reused memory gives argon2's own verdict, across costs and after a larger cost left it
+    /// dirty (the first pass overwrites every block it uses).
+    #[test]
+    fn reused_memory_agrees_with_argon2() {
+        use argon2::PasswordVerifier;
+        let owasp = hash(HashCost::Owasp, "pw").unwrap();
+        let low = hash(HashCost::Low, "pw").unwrap();
+        let mut memory = Memory::default();
+        for (phc, password) in [
+            (&owasp, "pw"),
+            (&low, "pw"),
+            (&low, "px"),
+            (&owasp, "px"),
+            (&owasp, "pw"),
+            (&low, "pw"),
+        ] {
+            let parsed = PasswordHash::new(phc).unwrap();
+            let expected = Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
+            assert_eq!(
+                verify(&mut memory, phc, password),
+                expected,
+                "{phc} {password}"
+            );
+        }
+        assert_eq!(memory.0.len(), 19_456, "sized for the largest cost once");
     }
 
     #[test]

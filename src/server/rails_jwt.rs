@@ -77,7 +77,7 @@ async fn create(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> 
         Ok(Authentication::UnknownUser | Authentication::WrongPassword) => {
             return message(StatusCode::UNAUTHORIZED, "Invalid credentials");
         }
-        Err(_) => return app.standard_error(StatusCode::INTERNAL_SERVER_ERROR),
+        Err(e) => return app.login_failed(&e),
     };
     let claims = Claims {
         user_id: account.id,

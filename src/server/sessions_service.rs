@@ -102,7 +102,7 @@ async fn create(State(st): St, headers: HeaderMap, body: Body) -> Reply {
             )
             .header(header::WWW_AUTHENTICATE, CHALLENGE);
         }
-        Err(_) => return app.standard_error(StatusCode::INTERNAL_SERVER_ERROR),
+        Err(e) => return app.login_failed(&e),
     };
     let created = now_seconds();
     let expires = created + SESSION_TTL;
