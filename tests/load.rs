@@ -323,3 +323,246 @@ fn a_signal_stops_the_run_and_it_still_reports() {
         );
     }
 }
+
+// ---- bad targets: every one ends with its documented exit code, within the run's bound ----
+
+/// How a test server misbehaves.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Misbehaviour {
+    /// Answers every request with bytes that are not HTTP.
+    Garbage,
+    /// Closes every connection as soon as it is accepted.
+    Reset,
+    /// Accepts and never answers.
+    BlackHole,
+    /// Sends the status line, then one header byte every 400 ms, forever.
+    SlowLoris,
+    /// Answers every request `500` with an empty body.
+    Status500,
+    /// Answers the first request (the probe) `200`, then holds every connection unanswered.
+    ProbeThenHold,
+}
+
+/// A test server on 127.0.0.1:0 that stops within 50 ms of being dropped (at most after 60 s).
+struct BadServer {
+    url: String,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl BadServer {
+    fn start(how: Misbehaviour) -> BadServer {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&done);
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut held = Vec::new();
+            let mut answered = 0usize;
+            while !flag.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(60) {
+                let Ok((mut sock, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                let _ = sock.set_nonblocking(false);
+                let _ = sock.set_read_timeout(Some(Duration::from_millis(500)));
+                let mut buf = [0u8; 4096];
+                match how {
+                    Misbehaviour::Reset => drop(sock),
+                    Misbehaviour::BlackHole => held.push(sock),
+                    Misbehaviour::Garbage => {
+                        let _ = sock.read(&mut buf);
+                        let _ = sock.write_all(b"\x00\x01garbage\r\n\r\n");
+                    }
+                    Misbehaviour::Status500 => {
+                        let flag = std::sync::Arc::clone(&flag);
+                        std::thread::spawn(move || {
+                            while !flag.load(Ordering::Relaxed) {
+                                match sock.read(&mut buf) {
+                                    Ok(0) | Err(_) => return,
+                                    Ok(_) => {
+                                        let reply = b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n";
+                                        if sock.write_all(reply).is_err() {
+                                            return;
+                                        }
+                                    }
+                                }
+                            }
+                        });
+                    }
+                    Misbehaviour::SlowLoris => {
+                        let flag = std::sync::Arc::clone(&flag);
+                        std::thread::spawn(move || {
+                            let _ = sock.read(&mut buf);
+                            let _ = sock.write_all(b"HTTP/1.1 200 OK\r\nx-slow: ");
+                            for _ in 0..150 {
+                                if flag.load(Ordering::Relaxed) || sock.write_all(b"a").is_err() {
+                                    return;
+                                }
+                                std::thread::sleep(Duration::from_millis(400));
+                            }
+                        });
+                    }
+                    Misbehaviour::ProbeThenHold if answered == 0 => {
+                        answered += 1;
+                        let _ = sock.read(&mut buf);
+                        let _ = sock.write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        );
+                    }
+                    Misbehaviour::ProbeThenHold => held.push(sock),
+                }
+            }
+        });
+        BadServer { url, done }
+    }
+}
+
+impl Drop for BadServer {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_targets_are_exit_2_before_any_load() {
+    let _serial = SERIAL.lock().await;
+    let unreachable = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let mut targets: Vec<(String, String)> = vec![("unreachable".into(), unreachable)];
+    let mut servers = Vec::new();
+    for how in [
+        Misbehaviour::Garbage,
+        Misbehaviour::Reset,
+        Misbehaviour::BlackHole,
+        Misbehaviour::SlowLoris,
+    ] {
+        let server = BadServer::start(how);
+        targets.push((format!("{how:?}"), server.url.clone()));
+        servers.push(server);
+    }
+    for (what, url) in targets {
+        let dir = tempfile::tempdir().unwrap();
+        let a = args(
+            "rails-jwt-login",
+            dir.path(),
+            &["--target", &url, "--timeout", "1s", "--run-time", "3s"],
+        );
+        let started = Instant::now();
+        let (code, outcome) = run(&a).await.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{what}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(code, 2, "{what}");
+        let r = outcome.results;
+        assert_eq!(r.verdict, Verdict::Error, "{what}");
+        let why = r.error.as_deref().unwrap_or_default();
+        assert!(why.contains(&url) && !why.contains('\n'), "{what}: {why}");
+        assert_eq!(r.total.requests, 0, "{what}: no load was sent");
+        let md = std::fs::read_to_string(dir.path().join("load.md")).unwrap();
+        assert!(
+            md.contains("**error**") && md.contains(&url),
+            "{what}: {md}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_where_nothing_succeeds_never_passes() {
+    let _serial = SERIAL.lock().await;
+    // Every login refused (a wrong password): the default gate fails, exit 1.
+    let dir = tempfile::tempdir().unwrap();
+    let a = args("rails-jwt-login", dir.path(), &["--var", "password=wrong"]);
+    let (code, outcome) = run(&a).await.unwrap();
+    assert_eq!(code, 1);
+    let r = outcome.results;
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(
+        r.total.requests > 0 && r.total.successes == 0,
+        "{:?}",
+        r.total
+    );
+    assert!(
+        r.thresholds
+            .iter()
+            .any(|t| !t.passed && t.threshold == "login:successes>=1"),
+        "{:?}",
+        r.thresholds
+    );
+    let md = std::fs::read_to_string(dir.path().join("load.md")).unwrap();
+    assert!(
+        md.contains("(default gate)") && md.contains("**FAIL**"),
+        "{md}"
+    );
+
+    // Every answer a 500, a threshold that would hold on fast failures, no default gate: the
+    // rule no option removes still fails the run.
+    let server = BadServer::start(Misbehaviour::Status500);
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = args(
+        "rails-jwt-login",
+        dir.path(),
+        &["--target", &server.url, "--no-default-gate", "--users", "2"],
+    );
+    a.thresholds = vec!["login:p95<5s".into()];
+    let (code, outcome) = run(&a).await.unwrap();
+    assert_eq!(code, 1);
+    let r = outcome.results;
+    assert!(r.total.requests > 0, "{:?}", r.total);
+    assert_eq!(r.total.status_codes.get(&500), Some(&r.total.requests));
+    assert!(
+        r.thresholds
+            .iter()
+            .any(|t| !t.passed && t.observed.starts_with("not one of")),
+        "{:?}",
+        r.thresholds
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_stops_answering_cannot_stretch_the_run() {
+    let _serial = SERIAL.lock().await;
+    let server = BadServer::start(Misbehaviour::ProbeThenHold);
+    let dir = tempfile::tempdir().unwrap();
+    let a = args(
+        "rails-jwt-login",
+        dir.path(),
+        &[
+            "--target",
+            &server.url,
+            "--timeout",
+            "1s",
+            "--run-time",
+            "2s",
+            "--users",
+            "2",
+        ],
+    );
+    let prepared = load_plan(&a).unwrap();
+    let bound = prepared.plan.bound().unwrap();
+    let started = Instant::now();
+    let (code, outcome) = run(&a).await.unwrap();
+    let took = started.elapsed();
+    assert!(
+        took <= bound + Duration::from_millis(500),
+        "{took:?} > {bound:?}"
+    );
+    assert_eq!(code, 1, "{:?}", outcome.results.thresholds);
+    let r = outcome.results;
+    assert_eq!(r.total.successes, 0);
+    // Requests that timed out are failures; those abandoned at the end are counted apart.
+    assert!(
+        r.total.failures + r.cancelled > 0,
+        "{:?} cancelled {}",
+        r.total,
+        r.cancelled
+    );
+    assert_eq!(r.timeout_ms, 1000);
+}

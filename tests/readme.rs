@@ -61,3 +61,124 @@ fn ci_runs_the_readme_test_command() {
         commands[1]
     );
 }
+
+/// One line of the README's tour: the command, whether it runs in the background, the exit code
+/// its comment promises.
+struct TourLine {
+    args: Vec<String>,
+    background: bool,
+    code: Option<i32>,
+}
+
+/// Splits a shell line into words (single quotes group; nothing else of shell syntax is used).
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut word));
+                    any = false;
+                }
+            }
+            c => {
+                word.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(word);
+    }
+    out
+}
+
+fn tour() -> Vec<TourLine> {
+    let readme = read("README.md");
+    let block = readme
+        .split("<!-- tour -->\n```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("README has a tour block");
+    block
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (cmd, comment) = l.split_once('#').unwrap_or((l, ""));
+            let mut args = words(cmd);
+            let background = args.last().is_some_and(|a| a == "&");
+            if background {
+                args.pop();
+            }
+            assert_eq!(args.first().map(String::as_str), Some("sessionspec"), "{l}");
+            args.remove(0);
+            let code = comment
+                .trim()
+                .split(':')
+                .next()
+                .and_then(|c| c.trim().parse().ok());
+            assert!(
+                background || code.is_some(),
+                "tour line without `# N:`: {l}"
+            );
+            TourLine {
+                args,
+                background,
+                code,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_tour_runs_as_written() {
+    let lines = tour();
+    assert!(lines.len() >= 8, "{} tour lines", lines.len());
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port().to_string()
+    };
+    let mut background = Vec::new();
+    for line in lines {
+        let args: Vec<String> = line.args.iter().map(|a| a.replace("3000", &port)).collect();
+        if line.background {
+            let running = crate::support::spawn(&args);
+            let started = std::time::Instant::now();
+            while std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_err() {
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(30),
+                    "`{}` did not start listening",
+                    args.join(" ")
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            background.push(running);
+            continue;
+        }
+        let out = crate::support::run(&args, std::time::Duration::from_secs(120));
+        assert_eq!(
+            out.code,
+            line.code,
+            "`{}`\n{}",
+            args.join(" "),
+            out.transcript()
+        );
+    }
+    for running in background {
+        running.signal("TERM");
+        let out = running.wait(std::time::Duration::from_secs(10));
+        assert_eq!(
+            out.code,
+            Some(0),
+            "a server stops cleanly on SIGTERM\n{}",
+            out.transcript()
+        );
+    }
+}

@@ -54,6 +54,10 @@ pub struct TargetArgs {
     /// Directory holding the specs (for `--spec NAME`, and the spec a scenario names).
     #[arg(long, default_value = "specs", value_name = "DIR")]
     pub specs_dir: PathBuf,
+    /// Timeout of one HTTP exchange (connect, headers and body), e.g. `10s`, `500ms`; it also
+    /// bounds the probe of a --target.
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub timeout: Duration,
 }
 
 impl TargetArgs {
@@ -87,9 +91,6 @@ pub struct CheckArgs {
     /// Write a report: `json`, `junit`, `markdown` or `html`, optionally `:PATH` (default under `reports/`).
     #[arg(long = "report", value_name = "FORMAT[:PATH]")]
     pub reports: Vec<String>,
-    /// Timeout of one HTTP exchange (connect, headers and body), e.g. `10s`, `500ms`.
-    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
-    pub timeout: Duration,
     /// How many cases of one spec run at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
@@ -138,6 +139,16 @@ pub struct LoadArgs {
     /// Directory holding the scenarios (for `--scenario NAME`).
     #[arg(long, default_value = "scenarios", value_name = "DIR")]
     pub scenarios_dir: PathBuf,
+    /// Without thresholds of the scenario's or your own, the run is judged by a default gate
+    /// (the headline request succeeded at least once, errors < 1%); this removes it.
+    #[arg(long)]
+    pub no_default_gate: bool,
+    /// How often the plain progress line is printed when stderr is not a terminal (or in CI).
+    #[arg(long, default_value = "5s", value_parser = parse_timeout, value_name = "DURATION")]
+    pub progress_interval: Duration,
+    /// No progress output while the run goes (the plan and the summary are still printed).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -38,7 +38,7 @@ pub fn check_plan(args: &CheckArgs) -> Result<Prepared, String> {
     plan.vars = var_map(&args.target.vars);
     plan.env = read_env(&plan.env_names());
     plan.options = RunOptions {
-        timeout: args.timeout,
+        timeout: args.target.timeout,
         concurrency: usize::from(args.concurrency),
         max_body: args.max_body,
         strict: args.strict,

@@ -130,6 +130,8 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
         vars,
         env: Default::default(),
         goose_html,
+        timeout: args.target.timeout,
+        default_gate: !args.no_default_gate,
     };
     plan.env = read_env(&plan.env_names());
     let spec = &plan.scenario.spec.spec;
@@ -159,7 +161,8 @@ pub async fn run(args: LoadArgs, stop: &Stop) -> u8 {
             return exit::ERROR;
         }
     };
-    let outcome = match crate::load::run(&prepared.plan, stop, &LoadProgress::new()).await {
+    let progress = LoadProgress::new(args.progress_interval, args.quiet);
+    let outcome = match crate::load::run(&prepared.plan, stop, &progress).await {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
@@ -173,6 +176,11 @@ pub async fn run(args: LoadArgs, stop: &Stop) -> u8 {
     let mut code = exit_code(outcome.results.verdict, stop.reason());
     if !write_load_reports(&outcome, &prepared.reports) && code == exit::OK {
         code = exit::ERROR;
+    }
+    if let Some(e) = &outcome.results.error {
+        // The target did not answer: one line, not a summary of a run that never happened.
+        eprintln!("error: {e}");
+        return code;
     }
     // Rendered first, printed with `print!` (which the test harness captures).
     let mut summary = Vec::new();
@@ -194,6 +202,10 @@ pub fn write_load_reports(outcome: &LoadOutcome, reports: &[(LoadReportFormat, P
             }
             LoadReportFormat::Markdown => {
                 crate::report::write_atomic(path, |w| report::write_markdown(w, results))
+                    .map_err(|e| e.to_string())
+            }
+            LoadReportFormat::Html if results.error.is_some() => {
+                crate::report::write_atomic(path, |w| report::write_unsent_html(w, results))
                     .map_err(|e| e.to_string())
             }
             LoadReportFormat::Html => publish_html(outcome.goose_html.as_deref(), path),

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use indexmap::IndexMap;
 
@@ -12,6 +13,9 @@ pub use crate::target::Target;
 
 /// Users started when neither the command line nor the scenario says.
 pub use super::scenario::DEFAULT_USERS;
+
+/// Timeout of one request unless the plan sets another.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Coordinated omission mitigation of goose's latencies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -69,6 +73,12 @@ pub struct LoadPlan {
     pub env: HashMap<String, String>,
     /// Where goose's own HTML report should end up, if asked for.
     pub goose_html: Option<PathBuf>,
+    /// Timeout of one request; also bounds the probe, and the run ends at most this long (plus
+    /// 2 s) after ramp-up and the measured window.
+    pub timeout: Duration,
+    /// With no threshold of the scenario's or the command line's, judge the run by the
+    /// default gate ([`super::threshold::default_gate`]).
+    pub default_gate: bool,
 }
 
 impl LoadPlan {
@@ -97,6 +107,25 @@ impl LoadPlan {
             vars: IndexMap::new(),
             env: HashMap::new(),
             goose_html: None,
+            timeout: DEFAULT_TIMEOUT,
+            default_gate: true,
+        })
+    }
+
+    /// Seconds goose takes to start every user (`users / hatch_rate`, rounded up).
+    pub fn ramp_up_secs(&self) -> u64 {
+        if self.hatch_rate > 0.0 {
+            (self.users as f64 / self.hatch_rate).ceil() as u64
+        } else {
+            0
+        }
+    }
+
+    /// The longest the run may take whatever the target does: ramp-up, the measured window,
+    /// one request timeout for the requests still in flight, and 2 s to stop.
+    pub fn bound(&self) -> Option<Duration> {
+        self.bounds.run_time.map(|secs| {
+            Duration::from_secs(self.ramp_up_secs() + secs) + self.timeout + Duration::from_secs(2)
         })
     }
 

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::results::{LoadResults, OperationStats, Verdict};
+use super::results::{Gate, LoadResults, OperationStats, Verdict};
 
 /// A load report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -188,6 +188,18 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
             .as_deref()
             .map_or(String::new(), |s| format!(", INTERRUPTED by {s}"))
     )?;
+    if let Some(e) = &r.error {
+        writeln!(w, "      error: {e}; no load was sent")?;
+    }
+    if r.cancelled > 0 {
+        writeln!(
+            w,
+            "      {} request{} still waiting at the end of the run were cancelled (timeout {} ms)",
+            r.cancelled,
+            if r.cancelled == 1 { "" } else { "s" },
+            r.timeout_ms
+        )?;
+    }
     writeln!(w)?;
     let table = rows(r);
     let mut widths = HEADERS.map(str::len);
@@ -233,10 +245,11 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
         for t in &r.thresholds {
             writeln!(
                 w,
-                "  {} {}  ({})",
+                "  {} {}  ({}){}",
                 if t.passed { "pass" } else { "FAIL" },
                 t.threshold,
-                t.observed
+                t.observed,
+                gate_note(t.gate)
             )?;
         }
     }
@@ -257,6 +270,15 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     writeln!(w, "result: {verdict}")
 }
 
+/// ` (default gate)` / ` (always)` after a threshold that the run did not set itself.
+fn gate_note(gate: Gate) -> &'static str {
+    match gate {
+        Gate::Given => "",
+        Gate::Default => " (default gate)",
+        Gate::Always => " (always: a run where nothing succeeded fails)",
+    }
+}
+
 fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
@@ -272,6 +294,17 @@ pub fn write_markdown<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     writeln!(w, "- coordinated omission mitigation: {}", r.co_mitigation)?;
     if let Some(s) = &r.interrupted {
         writeln!(w, "- **interrupted by {s}**: partial results")?;
+    }
+    if let Some(e) = &r.error {
+        writeln!(w, "- **error**: {}; no load was sent", md_escape(e))?;
+    }
+    writeln!(w, "- request timeout: {} ms", r.timeout_ms)?;
+    if r.cancelled > 0 {
+        writeln!(
+            w,
+            "- cancelled: {} requests still waiting when the run ended",
+            r.cancelled
+        )?;
     }
     writeln!(w, "- verdict: **{}**", r.verdict.as_str())?;
     writeln!(w)?;
@@ -326,14 +359,39 @@ pub fn write_markdown<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
         for t in &r.thresholds {
             writeln!(
                 w,
-                "| `{}` | {} | {} |",
+                "| `{}`{} | {} | {} |",
                 md_escape(&t.threshold),
+                gate_note(t.gate),
                 if t.passed { "pass" } else { "**FAIL**" },
                 md_escape(&t.observed)
             )?;
         }
     }
     Ok(())
+}
+
+/// The HTML report of a run that sent no load (the target did not answer the probe): goose
+/// wrote none, so this page says why, self-contained.
+pub fn write_unsent_html<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    writeln!(
+        w,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Load run: {}</title></head>",
+        esc(&r.scenario)
+    )?;
+    writeln!(
+        w,
+        "<body><h1>Load run: <code>{}</code> — {}</h1>\n<p>target: <code>{}</code></p>\n<p><strong>error</strong>: {}; no load was sent.</p>\n</body></html>",
+        esc(&r.scenario),
+        r.verdict.as_str(),
+        esc(&r.target),
+        esc(r.error.as_deref().unwrap_or_default())
+    )
 }
 
 /// A temporary `.html` path beside `dest` for goose to write into.
@@ -401,7 +459,8 @@ mod tests {
             co_mitigation: "disabled".into(),
             metrics_reset: true,
             skipped: HashMap::from([("list".to_string(), 1), ("logout".to_string(), 1)]),
-            interrupted: None,
+            timeout_ms: 10_000,
+            ..RunInfo::default()
         };
         let logins: Vec<u64> = (1..=20).map(|i| i * 10_000).collect();
         let quick: Vec<u64> = (1..=19).map(|i| i * 100).collect();
@@ -451,7 +510,7 @@ mod tests {
             .iter()
             .map(|t| Threshold::parse(t).unwrap())
             .collect();
-        crate::load::threshold::judge(&mut r, &thresholds);
+        crate::load::threshold::judge(&mut r, &thresholds, true);
         r
     }
 

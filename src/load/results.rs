@@ -27,6 +27,16 @@ pub struct LoadResults {
     /// `SIGINT` or `SIGTERM` when the run was cut short; what was measured until then is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<String>,
+    /// Why the run could not judge the target (it did not answer the probe); nothing was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Timeout of one request, in milliseconds.
+    #[serde(default)]
+    pub timeout_ms: u64,
+    /// Requests still waiting for their response when the run ended, abandoned (not counted as
+    /// successes or failures).
+    #[serde(default)]
+    pub cancelled: u64,
     /// Successful responses per second of the headline request (`login`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headline: Option<Headline>,
@@ -97,6 +107,22 @@ pub struct ThresholdOutcome {
     pub passed: bool,
     /// What was measured (`p95 = 312.456ms`, `no samples`).
     pub observed: String,
+    /// Where the threshold came from.
+    #[serde(default)]
+    pub gate: Gate,
+}
+
+/// Where a threshold came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gate {
+    /// The scenario or the command line.
+    #[default]
+    Given,
+    /// The default gate of a run that sets none (`--no-default-gate` removes it).
+    Default,
+    /// The rule no option removes: a run where not one request succeeded fails.
+    Always,
 }
 
 /// What the results need besides goose's metrics.
@@ -113,6 +139,11 @@ pub struct RunInfo {
     pub metrics_reset: bool,
     pub skipped: HashMap<String, u64>,
     pub interrupted: Option<String>,
+    /// Why nothing was sent (the probe failed).
+    pub error: Option<String>,
+    pub timeout_ms: u64,
+    /// Requests abandoned in flight when the run ended.
+    pub cancelled: u64,
 }
 
 /// One request name's raw measurements, as goose keeps them.
@@ -208,6 +239,9 @@ pub fn build(
         duration_s: round3(duration_s),
         co_mitigation: info.co_mitigation.clone(),
         interrupted: info.interrupted.clone(),
+        error: info.error.clone(),
+        timeout_ms: info.timeout_ms,
+        cancelled: info.cancelled,
         headline,
         total,
         operations,

@@ -15,6 +15,7 @@ use super::plan::{CoMitigation, LoadPlan};
 use super::results::{self, LoadResults, RunInfo};
 use super::runner::{self, Counters, RunSettings};
 use super::threshold::judge;
+use crate::check::client::{probe, HttpClient};
 use crate::server::{self, Dialect, ServerConfig, ServerError, UnknownDialect};
 use crate::spec::{MissingVariable, Vars};
 use crate::stop::Stop;
@@ -121,6 +122,32 @@ async fn attack(
         path: loaded.path.display().to_string(),
         source,
     })?;
+    if let Target::Url(url) = &plan.target {
+        if let Err(why) = probe_target(url, plan.timeout, stop).await {
+            let mut results = results::build(
+                &RunInfo {
+                    scenario: loaded.scenario.name.clone(),
+                    spec: loaded.spec.spec.name.clone(),
+                    target: host.clone(),
+                    requests: compiled.requests.clone(),
+                    headline: loaded.headline(),
+                    co_mitigation: plan.co_mitigation.as_str().to_owned(),
+                    error: Some(why),
+                    timeout_ms: millis(plan.timeout),
+                    ..RunInfo::default()
+                },
+                Vec::new(),
+                0.0,
+                0,
+                Vec::new(),
+            );
+            judge(&mut results, &plan.thresholds, plan.default_gate);
+            return Ok(LoadOutcome {
+                results,
+                goose_html: None,
+            });
+        }
+    }
     let goose_html = plan
         .goose_html
         .as_deref()
@@ -135,13 +162,28 @@ async fn attack(
         iterations: plan.bounds.iterations,
         co_mitigation: goose_co(plan.co_mitigation),
         html_report: goose_html.as_ref().map(|t| t.display().to_string()),
+        timeout: plan.timeout,
+        deadline: plan
+            .bound()
+            .map(|b| b.saturating_sub(Duration::from_secs(1))),
     };
 
     super::logger::install();
     let counters = Arc::new(Counters::new(compiled.requests.len()));
     observer.started(plan, &host, &counters);
     let killswitch = tokio::spawn(stop_goose_on(stop.clone()));
-    let metrics = runner::execute(&compiled, &settings, &counters).await;
+    let execute = runner::execute(&compiled, &settings, &counters);
+    let metrics = match plan.bound() {
+        // A backstop: every request already ends by the deadline; goose itself must too.
+        Some(bound) => tokio::time::timeout(bound + Duration::from_secs(1), execute)
+            .await
+            .unwrap_or(Err(goose::GooseError::InvalidOption {
+                option: "run_time".into(),
+                value: format!("{}s", bound.as_secs()),
+                detail: "goose did not end the run within its bound".into(),
+            })),
+        None => execute.await,
+    };
     killswitch.abort();
     observer.finished();
     let metrics = match metrics {
@@ -169,13 +211,30 @@ async fn attack(
             .map(|((name, _), n)| (name.clone(), n.load(Ordering::Relaxed)))
             .collect(),
         interrupted: stop.reason().map(|r| r.signal_name().to_owned()),
+        error: None,
+        timeout_ms: millis(plan.timeout),
+        cancelled: counters.cancelled.load(Ordering::Relaxed),
     };
     let mut results = results::collect(&metrics, &info);
-    judge(&mut results, &plan.thresholds);
+    judge(&mut results, &plan.thresholds, plan.default_gate);
     Ok(LoadOutcome {
         results,
         goose_html,
     })
+}
+
+/// One request to the target before the load (connect, TLS, a complete response to `GET` of the
+/// base URL within `timeout`), so a dead target is one line and no load.
+async fn probe_target(url: &str, timeout: Duration, stop: &Stop) -> Result<(), String> {
+    let client = HttpClient::new(timeout, 64 * 1024).map_err(|e| e.to_string())?;
+    tokio::select! {
+        r = probe(&client, url) => r.map_err(|e| e.to_string()),
+        _ = stop.stopped() => Ok(()),
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Triggers goose's killswitch once `stop` fires, and again every 100 ms while the attack runs

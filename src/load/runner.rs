@@ -6,8 +6,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use goose::client::GooseClientBuilder;
 use goose::config::GooseConfiguration;
 use goose::goose::{
     GooseRequest, GooseUser, Scenario, Transaction, TransactionError, TransactionResult,
@@ -35,6 +36,11 @@ pub struct RunSettings {
     pub co_mitigation: GooseCoordinatedOmissionMitigation,
     /// Where goose writes its own HTML report, if anywhere.
     pub html_report: Option<String>,
+    /// Timeout of one request (connect, headers and body).
+    pub timeout: Duration,
+    /// No request is sent, and none is waited for, past this long after the attack starts:
+    /// requests still waiting then are abandoned and counted as cancelled.
+    pub deadline: Option<Duration>,
 }
 
 /// Counters shared by every user, read by the progress line and the results.
@@ -43,17 +49,57 @@ pub struct Counters {
     pub requests: AtomicU64,
     pub errors: AtomicU64,
     pub users: AtomicU64,
+    /// Requests sent whose response has not come yet.
+    pub in_flight: AtomicU64,
+    /// Requests abandoned while waiting for their response (the run ended under them).
+    pub cancelled: AtomicU64,
     /// Per request name (by [`Plan::requests`] index): steps not sent for a missing capture.
     pub skipped: Vec<AtomicU64>,
+    /// Per request name: successful responses.
+    pub successes: Vec<AtomicU64>,
 }
 
 impl Counters {
     pub fn new(requests: usize) -> Self {
+        let zeros = || (0..requests).map(|_| AtomicU64::new(0)).collect();
         Counters {
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             users: AtomicU64::new(0),
-            skipped: (0..requests).map(|_| AtomicU64::new(0)).collect(),
+            in_flight: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
+            skipped: zeros(),
+            successes: zeros(),
+        }
+    }
+}
+
+/// Counts one request in flight; dropped before [`InFlight::done`] (the run ended while the
+/// request waited), it counts the request as cancelled.
+struct InFlight<'c> {
+    counters: &'c Counters,
+    done: bool,
+}
+
+impl<'c> InFlight<'c> {
+    fn start(counters: &'c Counters) -> Self {
+        counters.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight {
+            counters,
+            done: false,
+        }
+    }
+
+    fn done(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if !self.done {
+            self.counters.cancelled.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -79,12 +125,22 @@ pub async fn execute(
     }
     let mut attack = GooseAttack::initialize_with_config(config)?;
     let slots = plan.slots.len();
+    let deadline = settings.deadline.map(|d| Instant::now() + d);
     for flow in &plan.flows {
-        attack = attack.register_scenario(goose_scenario(flow, slots, counters)?);
+        attack = attack.register_scenario(goose_scenario(flow, slots, counters, deadline)?);
     }
     let rate = format_rate(settings.hatch_rate);
+    let timeout = format!("{:.3}", settings.timeout.as_secs_f64());
+    // One client for every user (one connection pool): no per-user client or pool to build,
+    // which is what 10,000 users cost otherwise. Captures and cookies are ours, per user.
+    let client = GooseClientBuilder::new()
+        .without_cookies()
+        .timeout(settings.timeout)
+        .user_agent(concat!("sessionspec/", env!("CARGO_PKG_VERSION")));
     let mut attack = *attack
+        .set_client_builder_without_cookies(client)?
         .set_default(GooseDefault::Host, settings.host.as_str())?
+        .set_default(GooseDefault::Timeout, timeout.as_str())?
         .set_default(GooseDefault::Users, settings.users)?
         .set_default(GooseDefault::IncreaseRate, rate.as_str())?
         .set_default(GooseDefault::NoTelnet, true)?
@@ -132,12 +188,13 @@ fn goose_scenario(
     flow: &FlowPlan,
     slots: usize,
     counters: &Arc<Counters>,
+    deadline: Option<Instant>,
 ) -> Result<Scenario, GooseError> {
     let mut scenario = Scenario::new(&flow.name).set_weight(flow.weight)?;
     let mut sequence = 1;
     for step in &flow.on_start {
         scenario = scenario.register_transaction(
-            transaction(step, slots, counters)
+            transaction(step, slots, counters, deadline)
                 .set_on_start()
                 .set_sequence(sequence),
         );
@@ -145,7 +202,7 @@ fn goose_scenario(
     }
     for step in &flow.steps {
         scenario = scenario.register_transaction(
-            transaction(step, slots, counters)
+            transaction(step, slots, counters, deadline)
                 .set_sequence(sequence)
                 .set_weight(step.repeat)?,
         );
@@ -153,7 +210,7 @@ fn goose_scenario(
     }
     for step in &flow.on_stop {
         scenario = scenario.register_transaction(
-            transaction(step, slots, counters)
+            transaction(step, slots, counters, deadline)
                 .set_on_stop()
                 .set_sequence(sequence),
         );
@@ -162,14 +219,19 @@ fn goose_scenario(
     Ok(scenario)
 }
 
-fn transaction(step: &StepPlan, slots: usize, counters: &Arc<Counters>) -> Transaction {
+fn transaction(
+    step: &StepPlan,
+    slots: usize,
+    counters: &Arc<Counters>,
+    deadline: Option<Instant>,
+) -> Transaction {
     let step = Arc::new(step.clone());
     let counters = Arc::clone(counters);
     let name = step.name.clone();
     Transaction::new(Arc::new(move |user| {
         let step = Arc::clone(&step);
         let counters = Arc::clone(&counters);
-        Box::pin(async move { run_step(user, &step, slots, &counters).await })
+        Box::pin(async move { run_step(user, &step, slots, &counters, deadline).await })
     }))
     .set_name(&name)
 }
@@ -180,6 +242,7 @@ async fn run_step(
     step: &StepPlan,
     slots: usize,
     counters: &Counters,
+    deadline: Option<Instant>,
 ) -> TransactionResult {
     let state = match user.get_session_data_mut::<UserState>() {
         Some(state) => state,
@@ -220,7 +283,22 @@ async fn run_step(
     if let Some(expect) = &step.expect {
         request = request.expect_status_code(first_status(expect));
     }
-    let mut goose = user.request(request.build()).await?;
+    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    if left == Some(Duration::ZERO) {
+        counters.cancelled.fetch_add(1, Ordering::Relaxed);
+        return Ok(());
+    }
+    let in_flight = InFlight::start(counters);
+    let sent = user.request(request.build());
+    let mut goose = match left {
+        None => sent.await?,
+        Some(left) => match tokio::time::timeout(left, sent).await {
+            Ok(r) => r?,
+            // The run's bound came first: the request is abandoned (counted as cancelled).
+            Err(_) => return Ok(()),
+        },
+    };
+    in_flight.done();
     counters.requests.fetch_add(1, Ordering::Relaxed);
 
     let status = goose.request.status_code;
@@ -264,7 +342,11 @@ async fn run_step(
         }
         Err(_) => {}
     }
-    if !goose.request.success {
+    if goose.request.success {
+        if let Some(c) = counters.successes.get(step.request) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    } else {
         counters.errors.fetch_add(1, Ordering::Relaxed);
     }
     think(step).await;

@@ -10,7 +10,7 @@
 //! A threshold naming an unknown request or metric is an error before the run, never a silent
 //! pass; a latency threshold over a request that was never made fails ("no samples").
 
-use super::results::{LoadResults, OperationStats, ThresholdOutcome};
+use super::results::{Gate, LoadResults, OperationStats, ThresholdOutcome};
 use crate::verdict::Verdict;
 
 /// A parsed threshold.
@@ -40,6 +40,8 @@ pub enum Metric {
     ErrorRate,
     /// Failed requests, counted.
     ErrorCount,
+    /// Successful responses, counted.
+    Successes,
 }
 
 impl Metric {
@@ -53,6 +55,7 @@ impl Metric {
             Metric::Avg => "avg",
             Metric::Rps => "rps",
             Metric::ErrorRate | Metric::ErrorCount => "errors",
+            Metric::Successes => "successes",
         }
     }
 
@@ -174,6 +177,12 @@ impl Threshold {
                     number(n).ok_or_else(|| bad("a rate such as 50 or 12.5/s"))?,
                 )
             }
+            "successes" => (
+                Metric::Successes,
+                number(value)
+                    .filter(|n| n.fract() == 0.0 && *n >= 0.0)
+                    .ok_or_else(|| bad("a whole count such as 1"))?,
+            ),
             "errors" => match value.strip_suffix('%') {
                 Some(p) => (
                     Metric::ErrorRate,
@@ -222,6 +231,7 @@ impl Threshold {
             threshold: self.text.clone(),
             passed,
             observed,
+            gate: Gate::Given,
         };
         let Some(stats) = results.stats(self.request.as_deref()) else {
             return outcome(false, "no such request in the results".into());
@@ -249,6 +259,10 @@ impl Threshold {
         }
         match self.metric {
             Metric::Rps => Some((s.rps, format!("rps = {}", s.rps))),
+            Metric::Successes => Some((
+                s.successes as f64,
+                format!("successes = {} of {}", s.successes, s.requests),
+            )),
             Metric::ErrorRate => (s.requests > 0).then(|| {
                 (
                     s.error_rate_pct,
@@ -319,11 +333,63 @@ pub fn parse_all(
     }
 }
 
-/// Evaluates the thresholds into the results and sets the verdict: `interrupted` when a signal
-/// cut the run short, else `fail` when a threshold was violated, else `pass`.
-pub fn judge(results: &mut LoadResults, thresholds: &[Threshold]) {
-    results.thresholds = thresholds.iter().map(|t| t.evaluate(results)).collect();
-    results.verdict = if results.interrupted.is_some() {
+/// The gate of a run that sets no threshold of its own: the headline request (or, without one,
+/// any request) succeeded at least once, and fewer than 1 % of requests failed.
+pub fn default_gate(headline: Option<&str>) -> Vec<Threshold> {
+    let first = match headline {
+        Some(h) => format!("{h}:successes>=1"),
+        None => "successes>=1".to_owned(),
+    };
+    [first.as_str(), "errors<1%"]
+        .into_iter()
+        .filter_map(|t| Threshold::parse(t).ok())
+        .collect()
+}
+
+/// Evaluates the thresholds into the results and sets the verdict:
+/// - `error` when the run could not judge the target (the probe failed);
+/// - `interrupted` when a signal cut the run short;
+/// - `fail` when a threshold was violated, and always when not one request succeeded (a run in
+///   which everything failed never passes, whatever its thresholds say);
+/// - `pass` otherwise.
+///
+/// `thresholds` empty and `default_gate` true: [`default_gate`] judges the run.
+pub fn judge(results: &mut LoadResults, thresholds: &[Threshold], default_gate: bool) {
+    if results.error.is_some() {
+        // Nothing was measured: no threshold can be judged.
+        results.thresholds.clear();
+        results.verdict = Verdict::Error;
+        return;
+    }
+    let defaults;
+    let (judged, gate) = if thresholds.is_empty() && default_gate {
+        defaults = self::default_gate(results.headline.as_ref().map(|h| h.request.as_str()));
+        (defaults.as_slice(), Gate::Default)
+    } else {
+        (thresholds, Gate::Given)
+    };
+    results.thresholds = judged
+        .iter()
+        .map(|t| ThresholdOutcome {
+            gate,
+            ..t.evaluate(results)
+        })
+        .collect();
+    if results.error.is_none() && results.total.successes == 0 {
+        results.thresholds.push(ThresholdOutcome {
+            threshold: "successes>=1".into(),
+            passed: false,
+            observed: format!(
+                "not one of {} request{} succeeded",
+                results.total.requests,
+                if results.total.requests == 1 { "" } else { "s" }
+            ),
+            gate: Gate::Always,
+        });
+    }
+    results.verdict = if results.error.is_some() {
+        Verdict::Error
+    } else if results.interrupted.is_some() {
         Verdict::Interrupted
     } else if results.thresholds.iter().any(|t| !t.passed) {
         Verdict::Fail
