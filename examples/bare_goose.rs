@@ -45,11 +45,12 @@ async fn main() -> Result<(), GooseError> {
     let secs: usize = arg(3, "RUN_TIME_SECS")?.parse().unwrap_or(10);
     let transaction: TransactionFunction = Arc::new(|user| Box::pin(rejected(user)));
     let scenario = scenario!("rejected").register_transaction(Transaction::new(transaction));
+    let rate = users.to_string();
     let metrics = GooseAttack::initialize_with_config(GooseConfiguration::default())?
         .register_scenario(scenario)
         .set_default(GooseDefault::Host, host.as_str())?
         .set_default(GooseDefault::Users, users)?
-        .set_default(GooseDefault::IncreaseRate, "1000")?
+        .set_default(GooseDefault::IncreaseRate, rate.as_str())?
         .set_default(GooseDefault::RunTime, secs)?
         .set_default(GooseDefault::NoTelnet, true)?
         .set_default(GooseDefault::NoPrintMetrics, true)?

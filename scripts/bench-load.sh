@@ -6,16 +6,22 @@
 # drf-sessions --hash-cost low`): GET /sessions/session-user-l/5/ with a token that is not a JWT,
 # answered 401 without hashing or state (scenarios/drf-rejected-token.json), with 50 connections.
 # Measured per generator process: user+system CPU seconds (GNU time), requests made, CPU seconds
-# per 1,000 requests, and peak RSS; then the peak RSS of 1,000 simulated users.
+# per 1,000 requests, and peak RSS; then the same at BIG_USERS simulated users (10,000 by
+# default, all started at once), sessionspec and bare goose in the same run, with wall time.
+# Targets checked (exit 1 when one is missed): sessionspec <= MAX_RATIO x bare goose CPU per
+# request at USERS; at BIG_USERS, sessionspec under BIG_MAX_RSS_MIB, CPU per request within 2x of
+# its USERS figure, and the process ending within its run time + 5 s.
 #
-# Usage: scripts/bench-load.sh            (DURATION=10 USERS=50 BIG_USERS=1000 to change)
+# Usage: scripts/bench-load.sh            (DURATION=10 USERS=50 BIG_USERS=10000 BIG_DURATION=8 to change)
 # Needs: cargo, GNU time (/usr/bin/time), wrk (installed with apt-get when missing and root).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10}"
 USERS="${USERS:-50}"
-BIG_USERS="${BIG_USERS:-1000}"
+BIG_USERS="${BIG_USERS:-10000}"
+BIG_DURATION="${BIG_DURATION:-8}"
+BIG_MAX_RSS_MIB="${BIG_MAX_RSS_MIB:-500}"
 MAX_RATIO="${MAX_RATIO:-1.2}"
 
 need_apt() {
@@ -56,18 +62,19 @@ echo "bench-load: reference server at $HOST; ${DURATION}s per generator, $USERS 
 # measure NAME CMD... : runs CMD under GNU time; leaves NAME.out/.err/.time in $WORK.
 measure() {
     local name="$1"; shift
-    /usr/bin/time -f '%U %S %M' -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || {
+    /usr/bin/time -f '%U %S %M %e' -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || {
         echo "bench-load: $name failed:" >&2; cat "$WORK/$name.err" >&2; exit 2; }
 }
 cpu() { awk '{ printf "%.3f", $1 + $2 }' "$WORK/$1.time"; }
 rss_mib() { awk '{ printf "%.1f", $3 / 1024 }' "$WORK/$1.time"; }
+wall() { awk '{ printf "%.1f", $4 }' "$WORK/$1.time"; }
 ours_requests() { grep -m1 -o '"requests": [0-9]*' "$WORK/$1.json" | grep -o '[0-9]*$'; }
 bare_requests() { sed -n 's/^requests \([0-9]*\).*/\1/p' "$WORK/$1.out"; }
 per_k() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.4f", c * 1000 / n; else print "nan" }'; }
 
 ours() { # ours NAME USERS SECONDS
     measure "$1" "$BIN" load --scenario drf-rejected-token --target "$HOST" --users "$2" \
-        --hatch-rate 1000 --run-time "${3}s" --report "json:$WORK/$1.json"
+        --hatch-rate "$2" --run-time "${3}s" --quiet --report "json:$WORK/$1.json"
 }
 
 ours main "$USERS" "$DURATION"
@@ -76,8 +83,8 @@ measure wrk wrk -t2 -c"$USERS" -d"${DURATION}s" \
     -H 'Content-Type: application/json' -H 'Authorization: Bearer not-a-jwt' "$URL"
 WRK_REQUESTS="$(awk '/requests in/ { print $1 }' "$WORK/wrk.out")"
 
-ours big "$BIG_USERS" 5
-measure bigbare "$BARE" "$HOST" "$BIG_USERS" 5
+ours big "$BIG_USERS" "$BIG_DURATION"
+measure bigbare "$BARE" "$HOST" "$BIG_USERS" "$BIG_DURATION"
 
 OURS_N="$(ours_requests main)"; BARE_N="$(bare_requests bare)"
 OURS_K="$(per_k "$(cpu main)" "$OURS_N")"
@@ -90,9 +97,23 @@ printf '\n%-26s %10s %10s %14s %10s\n' generator requests "cpu s" "cpu s/1k req"
 printf '%-26s %10s %10s %14s %10s\n' "sessionspec load" "$OURS_N" "$(cpu main)" "$OURS_K" "$(rss_mib main)"
 printf '%-26s %10s %10s %14s %10s\n' "bare goose 0.19" "$BARE_N" "$(cpu bare)" "$BARE_K" "$(rss_mib bare)"
 printf '%-26s %10s %10s %14s %10s\n' "wrk -t2" "$WRK_REQUESTS" "$(cpu wrk)" "$WRK_K" "$(rss_mib wrk)"
-printf '\npeak RSS at %s users: sessionspec load %s MiB (%s requests in 5s), bare goose %s MiB\n' \
-    "$BIG_USERS" "$(rss_mib big)" "$(ours_requests big)" "$(rss_mib bigbare)"
+BIG_N="$(ours_requests big)"; BIGBARE_N="$(bare_requests bigbare)"
+BIG_K="$(per_k "$(cpu big)" "$BIG_N")"
+BIGBARE_K="$(per_k "$(cpu bigbare)" "$BIGBARE_N")"
+printf '%-26s %10s %10s %14s %10s %8s\n' "sessionspec, $BIG_USERS users" "$BIG_N" "$(cpu big)" "$BIG_K" "$(rss_mib big)" "$(wall big)s"
+printf '%-26s %10s %10s %14s %10s %8s\n' "bare goose, $BIG_USERS users" "$BIGBARE_N" "$(cpu bigbare)" "$BIGBARE_K" "$(rss_mib bigbare)" "$(wall bigbare)s"
+BIG_SCALE="$(awk -v a="$BIG_K" -v b="$OURS_K" 'BEGIN { printf "%.2f", a / b }')"
+printf '\nat %s users: CPU per request %sx the %s-user figure (must be <= 2), peak RSS %s MiB (must be < %s), wall %ss for a %ss run (must be <= %s)\n' \
+    "$BIG_USERS" "$BIG_SCALE" "$USERS" "$(rss_mib big)" "$BIG_MAX_RSS_MIB" "$(wall big)" "$BIG_DURATION" "$((BIG_DURATION + 5))"
 printf 'ratio sessionspec/bare goose: %s (must be <= %s)\n' "$RATIO_BARE" "$MAX_RATIO"
 printf 'ratio sessionspec/wrk:        %s\n' "$RATIO_WRK"
+fail=0
 awk -v r="$RATIO_BARE" -v m="$MAX_RATIO" 'BEGIN { exit !(r <= m) }' || {
-    echo "bench-load: sessionspec costs more than ${MAX_RATIO}x bare goose per request" >&2; exit 1; }
+    echo "bench-load: sessionspec costs more than ${MAX_RATIO}x bare goose per request" >&2; fail=1; }
+awk -v r="$BIG_SCALE" 'BEGIN { exit !(r <= 2) }' || {
+    echo "bench-load: at $BIG_USERS users a request costs more than 2x the CPU it costs at $USERS" >&2; fail=1; }
+awk -v r="$(rss_mib big)" -v m="$BIG_MAX_RSS_MIB" 'BEGIN { exit !(r < m) }' || {
+    echo "bench-load: $BIG_USERS users took $(rss_mib big) MiB (limit $BIG_MAX_RSS_MIB)" >&2; fail=1; }
+awk -v w="$(wall big)" -v m="$((BIG_DURATION + 5))" 'BEGIN { exit !(w <= m) }' || {
+    echo "bench-load: $BIG_USERS users ran $(wall big)s for a ${BIG_DURATION}s run" >&2; fail=1; }
+exit "$fail"
