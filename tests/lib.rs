@@ -9,4 +9,5 @@ mod secrets;
 mod server;
 mod spec_load;
 mod support;
+mod tls;
 mod verdicts;

@@ -1,12 +1,15 @@
 //! The HTTP client of a `check` run: one connection pool per run, no redirects followed (a 3xx is
 //! just a status the spec describes), one timeout over connect + headers + body, bodies read in
-//! chunks and cut at `--max-body`, and every failure classified into a one-line reason.
+//! chunks and cut at `--max-body`, and every failure classified into a one-line reason. TLS
+//! settings (extra CA certificates, `insecure`, HTTP/1.1 only, fixed name resolution) come from a
+//! [`ClientTls`]; HTTP/2 is negotiated through ALPN on `https://` targets that offer it.
 
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::http::{RequestData, ResponseData};
+use crate::tls::{ClientTls, TlsError};
 
 /// Why an exchange produced no response. `Display` is the one-line reason shown to users.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,14 +26,21 @@ pub enum ExchangeError {
     InvalidResponse(String),
     #[error("cannot send the request: {0}")]
     InvalidRequest(String),
+    /// The TLS handshake failed; the reason names the cause (see [`crate::tls::describe`]).
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("{0}")]
     Other(String),
 }
 
 /// The HTTP client could not be created.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot create the HTTP client: {0}")]
-pub struct ClientError(#[source] reqwest::Error);
+pub enum ClientError {
+    #[error("cannot create the HTTP client: {0}")]
+    Build(#[source] reqwest::Error),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
 
 /// A `--target` that cannot be reached.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,14 +74,23 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// A client whose exchanges time out after `timeout` and read at most `max_body` body bytes.
+    /// A client whose exchanges time out after `timeout` and read at most `max_body` body bytes,
+    /// with the default TLS settings (system roots, certificates verified).
     pub fn new(timeout: Duration, max_body: usize) -> Result<HttpClient, ClientError> {
-        let inner = reqwest::Client::builder()
+        HttpClient::with_tls(timeout, max_body, &ClientTls::default())
+    }
+
+    /// [`HttpClient::new`] with the TLS settings `tls`.
+    pub fn with_tls(
+        timeout: Duration,
+        max_body: usize,
+        tls: &ClientTls,
+    ) -> Result<HttpClient, ClientError> {
+        let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .tcp_nodelay(true)
-            .build()
-            .map_err(ClientError)?;
+            .tcp_nodelay(true);
+        let inner = tls.apply(builder)?.build().map_err(ClientError::Build)?;
         Ok(HttpClient {
             inner,
             timeout,
@@ -152,22 +171,39 @@ pub fn classify(err: reqwest::Error) -> ExchangeError {
     if err.is_builder() {
         return ExchangeError::InvalidRequest(err.to_string());
     }
+    if let Some(reason) = crate::tls::failure_reason(&err) {
+        return ExchangeError::Tls(reason);
+    }
+    let https = err.url().is_some_and(|u| u.scheme() == "https");
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if https && err.is_connect() && io.kind() == std::io::ErrorKind::UnexpectedEof {
+                return ExchangeError::Tls(
+                    "handshake failed: the server closed the connection (does it serve TLS on \
+                     this port? try http://)"
+                        .into(),
+                );
+            }
             if let Some(c) = classify_io(io) {
                 return c;
             }
         }
         if let Some(h) = e.downcast_ref::<hyper::Error>() {
             if h.is_parse() {
-                return ExchangeError::InvalidResponse(h.to_string());
+                let mut why = h.to_string();
+                // A TLS server answers a plain request with a TLS alert, which is no HTTP
+                // version: hyper's words are the only sign of it.
+                if !https && why.contains("version") {
+                    why.push_str(" (does it serve HTTPS? try https://)");
+                }
+                return ExchangeError::InvalidResponse(why);
             }
             if h.is_incomplete_message() {
                 return ExchangeError::Closed;
             }
         }
-        source = e.source();
+        source = crate::tls::next_cause(e);
     }
     let mut chain = vec![err.to_string()];
     let mut source = std::error::Error::source(&err);
@@ -324,6 +360,20 @@ mod tests {
         let client = HttpClient::new(Duration::from_secs(5), 1024).unwrap();
         let err = client.send(&get(&url)).await.unwrap_err();
         assert_eq!(err, ExchangeError::Closed, "{err}");
+    }
+
+    #[tokio::test]
+    async fn https_to_a_server_that_hangs_up_is_a_tls_failure() {
+        let url = raw_server(Vec::new(), true)
+            .await
+            .replace("http://", "https://");
+        let client = HttpClient::new(Duration::from_secs(5), 1024).unwrap();
+        let err = client.send(&get(&url)).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "TLS: handshake failed: the server closed the connection (does it serve TLS on this \
+             port? try http://)"
+        );
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 
 use crate::spec::LoadedSpec;
+use crate::tls::ClientTls;
 
 pub use crate::target::Target;
 
@@ -39,7 +40,7 @@ impl Default for RunOptions {
     }
 }
 
-/// A whole run: specs in report order, the target, variable overrides and settings.
+/// A whole run: specs in report order, the target, variable overrides, settings and TLS.
 #[derive(Debug, Clone)]
 pub struct CheckPlan {
     pub specs: Vec<Arc<LoadedSpec>>,
@@ -50,6 +51,10 @@ pub struct CheckPlan {
     /// environment; tests pass their own so that runs are reproducible).
     pub env: HashMap<String, String>,
     pub options: RunOptions,
+    /// How the client speaks TLS to a `Target::Url` (`--cacert`, `--insecure`, `--http1`,
+    /// `--resolve`); the default verifies against the system's roots. Embedded targets speak
+    /// plain HTTP, where only `resolve` and `http1_only` could matter.
+    pub tls: ClientTls,
 }
 
 impl CheckPlan {
@@ -61,6 +66,7 @@ impl CheckPlan {
             vars: IndexMap::new(),
             env: HashMap::new(),
             options: RunOptions::default(),
+            tls: ClientTls::default(),
         }
     }
 

@@ -48,7 +48,7 @@ pub async fn run_specs(plan: &CheckPlan) -> RunOutcome {
 pub async fn run(plan: &CheckPlan, stop: &Stop, progress: &dyn Progress) -> RunOutcome {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let started = Instant::now();
-    let client = HttpClient::new(plan.options.timeout, plan.options.max_body);
+    let client = HttpClient::with_tls(plan.options.timeout, plan.options.max_body, &plan.tls);
     let mut error = None;
     if let (Target::Url(url), Ok(client), true) = (&plan.target, &client, plan.options.probe) {
         let probed = tokio::select! {

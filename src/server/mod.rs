@@ -24,6 +24,8 @@ mod passwords;
 mod pool;
 mod rails_jwt;
 mod sessions_service;
+mod tls;
+mod tls_listener;
 mod tokens;
 
 use std::fmt;
@@ -37,6 +39,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::{Fault, UnknownFault};
 pub use passwords::{HashCost, UnknownHashCost};
+pub use tls::{ServerTls, ServerTlsError, SELF_SIGNED_NAMES};
 
 /// One documented session API, named as in `docs/dialects.md` and the specs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,11 +115,14 @@ pub struct ServerConfig {
     /// How many more logins may wait for a worker; a login beyond that is answered 503 with
     /// `Retry-After: 1` (`docs/dialects.md`, "Overload: 503 and Retry-After").
     pub hash_queue: usize,
+    /// Serve HTTPS with this certificate (HTTP/2 and HTTP/1.1 through ALPN) instead of plain
+    /// HTTP (`docs/dialects.md`, "TLS").
+    pub tls: Option<ServerTls>,
 }
 
 impl ServerConfig {
-    /// `127.0.0.1:0`, no faults, [`HashCost::Low`], [`default_hash_workers`] workers and
-    /// [`QUEUE_PER_WORKER`] queued logins per worker.
+    /// `127.0.0.1:0`, plain HTTP, no faults, [`HashCost::Low`], [`default_hash_workers`]
+    /// workers and [`QUEUE_PER_WORKER`] queued logins per worker.
     pub fn new(dialect: Dialect) -> Self {
         let hash_workers = default_hash_workers();
         ServerConfig {
@@ -126,6 +132,7 @@ impl ServerConfig {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             hash_workers,
             hash_queue: hash_workers.saturating_mul(QUEUE_PER_WORKER),
+            tls: None,
         }
     }
 }
@@ -156,6 +163,8 @@ pub enum ServerError {
     Hash(String),
     #[error("the password hashing task failed: {0}")]
     HashTask(#[source] tokio::task::JoinError),
+    #[error("cannot serve TLS: {0}")]
+    Tls(#[source] rustls::Error),
 }
 
 /// How long [`RunningServer::shutdown`] waits for open connections before it aborts them.
@@ -166,6 +175,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct RunningServer {
     addr: SocketAddr,
     dialect: Dialect,
+    tls: bool,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -176,9 +186,15 @@ impl RunningServer {
         self.addr
     }
 
-    /// `http://HOST:PORT` without a trailing slash.
+    /// `http://HOST:PORT`, or `https://HOST:PORT` when serving TLS, without a trailing slash.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Whether it serves TLS ([`ServerConfig::tls`]).
+    pub fn is_tls(&self) -> bool {
+        self.tls
     }
 
     /// The dialect this server answers.
@@ -213,8 +229,13 @@ impl Drop for RunningServer {
     }
 }
 
-/// Hashes the fixture passwords, binds `config.addr` and serves `config.dialect` on a background task.
+/// Hashes the fixture passwords, binds `config.addr` and serves `config.dialect` on a background
+/// task, over TLS when `config.tls` is set.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let tls = match &config.tls {
+        Some(tls) => Some(tls.server_config().map_err(ServerError::Tls)?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| ServerError::Bind {
@@ -232,22 +253,48 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     };
     let router = app::finish(router, app);
     let (stop, stopped) = oneshot::channel::<()>();
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-            let _ = stopped.await;
-        });
-        if let Err(e) = serve.await {
-            log::error!("reference server stopped: {e}");
+    let stopped = async move {
+        let _ = stopped.await;
+    };
+    let is_tls = tls.is_some();
+    let task = match tls {
+        Some(tls) => spawn_serve(
+            tls_listener::TlsListener::new(listener, tls),
+            router,
+            stopped,
+        ),
+        None => {
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            spawn_serve(listener, router, stopped)
         }
-    });
+    };
     Ok(RunningServer {
         addr,
         dialect: config.dialect,
+        tls: is_tls,
         stop: Some(stop),
         task: Some(task),
+    })
+}
+
+/// Serves `router` on `listener` until `stopped`, then shuts down gracefully (the listener
+/// closes at once, open connections finish their requests).
+fn spawn_serve<L>(
+    listener: L,
+    router: axum::Router,
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+) -> JoinHandle<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: fmt::Debug,
+{
+    tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(stopped);
+        if let Err(e) = serve.await {
+            log::error!("reference server stopped: {e}");
+        }
     })
 }
 
