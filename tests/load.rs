@@ -566,3 +566,54 @@ async fn a_target_that_stops_answering_cannot_stretch_the_run() {
     );
     assert_eq!(r.timeout_ms, 1000);
 }
+
+/// A short load run over HTTPS against the reference server's self-signed certificate: each
+/// user builds its client with `--cacert`; without it the probe stops the run (exit 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_over_https_with_a_private_ca() {
+    use sessionspec::server::{self, Dialect, HashCost, ServerConfig, ServerTls};
+    let _serial = SERIAL.lock().await;
+    let tls = ServerTls::self_signed().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("ca.pem");
+    std::fs::write(&cert, tls.cert_pem()).unwrap();
+    let mut config = ServerConfig::new(Dialect::RailsJwt);
+    config.hash_cost = HashCost::Low;
+    config.tls = Some(tls);
+    let running = server::start(config).await.unwrap();
+    let url = running.base_url();
+    assert!(url.starts_with("https://"), "{url}");
+
+    let cacert = cert.display().to_string();
+    let a = args(
+        "rails-jwt-login",
+        dir.path(),
+        &["--target", &url, "--cacert", &cacert, "--users", "2"],
+    );
+    let (code, outcome) = run(&a).await.unwrap();
+    assert_eq!(
+        code, 0,
+        "{:?} {:?}",
+        outcome.results.thresholds, outcome.results.errors
+    );
+    assert!(outcome.results.headline.unwrap().successes > 0);
+
+    let a = args(
+        "rails-jwt-login",
+        dir.path(),
+        &["--target", &url, "--users", "2"],
+    );
+    let (code, outcome) = run(&a).await.unwrap();
+    assert_eq!(code, 2);
+    assert!(
+        outcome
+            .results
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("unknown issuer"),
+        "{:?}",
+        outcome.results.error
+    );
+    running.shutdown().await;
+}

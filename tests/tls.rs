@@ -282,3 +282,100 @@ async fn a_silent_client_holds_up_neither_others_nor_shutdown() {
     assert!(refused.is_err(), "the port is closed after shutdown");
     drop(silent);
 }
+
+/// The whole flow as a user runs it: `serve --tls-self-signed` writes its certificate, `check
+/// --cacert` trusts it; without it the run is one line and exit 2; `--insecure` passes, warned.
+#[test]
+fn https_end_to_end_through_the_binary() {
+    let dir = crate::support::temp_dir();
+    let cert = dir.path().join("cert.pem");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let server = crate::support::spawn([
+        "serve",
+        "--dialect",
+        "rails-jwt",
+        "--hash-cost",
+        "low",
+        "--addr",
+        &addr,
+        "--tls-self-signed",
+        "--tls-cert-out",
+        &cert.display().to_string(),
+    ]);
+    let started = Instant::now();
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "serve did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = format!("https://{addr}");
+    let bound = Duration::from_secs(60);
+    let cacert = cert.display().to_string();
+    let out = crate::support::run(
+        [
+            "check",
+            "--spec",
+            "rails-jwt",
+            "--strict",
+            "--target",
+            &url,
+            "--cacert",
+            &cacert,
+        ],
+        bound,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.transcript());
+
+    let out = crate::support::run(
+        [
+            "check",
+            "--spec",
+            "rails-jwt",
+            "--target",
+            &url,
+            "--timeout",
+            "2s",
+        ],
+        bound,
+    );
+    assert_eq!(out.code, Some(2), "{}", out.transcript());
+    assert_eq!(
+        out.stderr.trim(),
+        format!("error: target {url} is unreachable: TLS: certificate from an unknown issuer (pass --cacert FILE or --insecure)"),
+        "{}",
+        out.transcript()
+    );
+
+    let out = crate::support::run(
+        [
+            "check",
+            "--spec",
+            "rails-jwt",
+            "--target",
+            &url,
+            "--insecure",
+        ],
+        bound,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.transcript());
+    assert!(
+        out.stderr.starts_with("warning: --insecure"),
+        "{}",
+        out.transcript()
+    );
+
+    server.signal("TERM");
+    let out = server.wait(Duration::from_secs(10));
+    assert_eq!(out.code, Some(0), "{}", out.transcript());
+    assert!(
+        out.stderr.contains("SHA-256 fingerprint"),
+        "{}",
+        out.transcript()
+    );
+}

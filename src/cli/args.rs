@@ -13,6 +13,7 @@ use super::common::{parse_target_url, parse_timeout, parse_var, Var};
 use crate::load::CoMitigation;
 use crate::server::{Dialect, Fault, HashCost};
 use crate::target::Target;
+use crate::tls::{CaCerts, ClientTls, Resolve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -58,9 +59,43 @@ pub struct TargetArgs {
     /// bounds the probe of a --target.
     #[arg(long, default_value = "10s", value_parser = parse_timeout)]
     pub timeout: Duration,
+    /// Trust the CA certificates of this PEM file too (on top of the system's roots); repeatable.
+    #[arg(long = "cacert", value_name = "FILE")]
+    pub cacerts: Vec<PathBuf>,
+    /// Accept any TLS certificate (no verification): a warning is printed.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Speak HTTP/1.1 only (otherwise HTTP/2 where an https server offers it).
+    #[arg(long)]
+    pub http1: bool,
+    /// Send requests for HOST to ADDR instead of what DNS says (as curl's --resolve); repeatable.
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
 }
 
 impl TargetArgs {
+    /// The TLS settings of the client: `--cacert` files read, `--resolve` parsed.
+    pub fn client_tls(&self) -> Result<ClientTls, String> {
+        let ca_certs = self
+            .cacerts
+            .iter()
+            .map(|f| CaCerts::from_file(f))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let resolve = self
+            .resolve
+            .iter()
+            .map(|r| r.parse::<Resolve>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        Ok(ClientTls {
+            ca_certs,
+            insecure: self.insecure,
+            http1_only: self.http1,
+            resolve,
+        })
+    }
+
     /// The target of a `check` or `load` run: `--target`, or the embedded servers with the faults.
     pub fn resolve(&self, hash_cost: HashCost) -> Result<Target, String> {
         match &self.target {
@@ -165,6 +200,29 @@ pub struct ServeArgs {
     /// Password hash cost.
     #[arg(long, default_value = "owasp", value_name = "COST")]
     pub hash_cost: HashCost,
+    /// Serve HTTPS with this certificate (PEM; with --tls-key).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a new self-signed certificate for localhost, 127.0.0.1 and ::1: its
+    /// SHA-256 fingerprint is printed and its PEM written to --tls-cert-out (for --cacert).
+    #[arg(long)]
+    pub tls_self_signed: bool,
+    /// Where --tls-self-signed writes its certificate.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "reports/serve-cert.pem",
+        requires = "tls_self_signed"
+    )]
+    pub tls_cert_out: PathBuf,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::args::CheckArgs;
-use super::common::{read_env, stdout_color, var_map};
+use super::common::{read_env, stdout_color, var_map, warn_insecure};
 use super::{exit, exit_code};
 use crate::check::outcome::{CaseStatus, SpecOutcome};
 use crate::check::{CheckPlan, Progress, RunOptions};
@@ -35,6 +35,8 @@ pub fn check_plan(args: &CheckArgs) -> Result<Prepared, String> {
     let target = args.target.resolve(args.hash_cost)?;
     let specs = load_specs(&args.specs, &args.target.specs_dir)?;
     let mut plan = CheckPlan::new(specs, target);
+    plan.tls = args.target.client_tls()?;
+    warn_insecure(&plan.tls);
     plan.vars = var_map(&args.target.vars);
     plan.env = read_env(&plan.env_names());
     plan.options = RunOptions {

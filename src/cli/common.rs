@@ -70,6 +70,13 @@ pub fn parse_target_url(url: &str) -> Result<String, String> {
     }
 }
 
+/// Says on stderr that certificates will not be checked, when `--insecure` asks for that.
+pub fn warn_insecure(tls: &crate::tls::ClientTls) {
+    if tls.insecure {
+        eprintln!("warning: --insecure: TLS certificates are not verified; anyone on the path can read and change this traffic");
+    }
+}
+
 /// The values of the named environment variables that are set.
 pub fn read_env(names: &[String]) -> HashMap<String, String> {
     names

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::args::LoadArgs;
-use super::common::{read_env, var_map};
+use super::common::{read_env, var_map, warn_insecure};
 use super::progress::LoadProgress;
 use super::{exit, exit_code};
 use crate::load::loader::find_scenario;
@@ -108,6 +108,11 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
         .target
         .resolve(args.hash_cost)
         .map_err(|e| errors.push(e));
+    let tls = args
+        .target
+        .client_tls()
+        .map_err(|e| errors.push(e))
+        .unwrap_or_default();
     let goose_html = reports
         .iter()
         .find(|(f, _)| *f == LoadReportFormat::Html)
@@ -132,7 +137,9 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
         goose_html,
         timeout: args.target.timeout,
         default_gate: !args.no_default_gate,
+        tls,
     };
+    warn_insecure(&plan.tls);
     plan.env = read_env(&plan.env_names());
     let spec = &plan.scenario.spec.spec;
     if let Err(e) = crate::spec::Vars::from_spec(spec, &plan.vars, |n| plan.env.get(n).cloned()) {

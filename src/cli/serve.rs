@@ -4,22 +4,49 @@ use std::io::Write;
 
 use super::args::ServeArgs;
 use super::exit;
-use crate::server::{serve, ServerConfig};
+use crate::server::{serve, ServerConfig, ServerTls, SELF_SIGNED_NAMES};
 use crate::stop::Stop;
 
-/// The server configuration of the arguments.
-pub fn serve_plan(args: &ServeArgs) -> ServerConfig {
+/// The server configuration of the arguments (a self-signed certificate is made here, and its
+/// PEM written to `--tls-cert-out` for clients' `--cacert`).
+pub fn serve_plan(args: &ServeArgs) -> Result<ServerConfig, String> {
     let mut config = ServerConfig::new(args.dialect);
     config.faults.clone_from(&args.faults);
     config.hash_cost = args.hash_cost;
     config.addr = args.addr;
-    config
+    config.tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
+        (Some(cert), Some(key), _) => {
+            Some(ServerTls::from_files(cert, key).map_err(|e| e.to_string())?)
+        }
+        (_, _, true) => {
+            let tls = ServerTls::self_signed().map_err(|e| e.to_string())?;
+            crate::report::write_atomic(&args.tls_cert_out, |w| {
+                w.write_all(tls.cert_pem().as_bytes())
+            })
+            .map_err(|e| format!("--tls-cert-out: {e}"))?;
+            eprintln!(
+                "tls: self-signed certificate for {}, SHA-256 fingerprint {}, written to {} (pass it to --cacert)",
+                SELF_SIGNED_NAMES.join(", "),
+                tls.fingerprint_sha256(),
+                args.tls_cert_out.display()
+            );
+            Some(tls)
+        }
+        _ => None,
+    };
+    Ok(config)
 }
 
 /// Runs `serve`: prints `listening on http://HOST:PORT` first, serves until SIGINT/SIGTERM, then
 /// shuts down gracefully. 0 after a clean shutdown, 2 when it cannot listen.
 pub async fn run(args: ServeArgs, stop: &Stop) -> u8 {
-    let config = serve_plan(&args);
+    let config = match serve_plan(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
     let (dialect, faults) = (config.dialect, config.faults.clone());
     let served = serve(config, stop, |server| {
         let mut out = std::io::stdout().lock();
@@ -71,7 +98,7 @@ mod tests {
         let crate::cli::Command::Serve(args) = cli.command else {
             panic!("not serve");
         };
-        let c = serve_plan(&args);
+        let c = serve_plan(&args).unwrap();
         assert_eq!(c.dialect, Dialect::DrfSessions);
         assert_eq!(c.faults, vec![Fault::Flaky, Fault::NoEtag]);
         assert_eq!(c.hash_cost, HashCost::Low);

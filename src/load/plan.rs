@@ -10,6 +10,7 @@ use indexmap::IndexMap;
 use super::scenario::LoadedScenario;
 use super::threshold::Threshold;
 pub use crate::target::Target;
+use crate::tls::ClientTls;
 
 /// Users started when neither the command line nor the scenario says.
 pub use super::scenario::DEFAULT_USERS;
@@ -79,6 +80,8 @@ pub struct LoadPlan {
     /// With no threshold of the scenario's or the command line's, judge the run by the
     /// default gate ([`super::threshold::default_gate`]).
     pub default_gate: bool,
+    /// TLS settings of the users' client (and the probe's).
+    pub tls: ClientTls,
 }
 
 impl LoadPlan {
@@ -109,6 +112,7 @@ impl LoadPlan {
             goose_html: None,
             timeout: DEFAULT_TIMEOUT,
             default_gate: true,
+            tls: ClientTls::default(),
         })
     }
 

@@ -20,6 +20,7 @@ use crate::server::{self, Dialect, ServerConfig, ServerError, UnknownDialect};
 use crate::spec::{MissingVariable, Vars};
 use crate::stop::Stop;
 use crate::target::Target;
+use crate::tls::ClientTls;
 
 /// What a finished run hands back.
 #[derive(Debug)]
@@ -123,7 +124,7 @@ async fn attack(
         source,
     })?;
     if let Target::Url(url) = &plan.target {
-        if let Err(why) = probe_target(url, plan.timeout, stop).await {
+        if let Err(why) = probe_target(url, plan, stop).await {
             let mut results = results::build(
                 &RunInfo {
                     scenario: loaded.scenario.name.clone(),
@@ -163,6 +164,7 @@ async fn attack(
         co_mitigation: goose_co(plan.co_mitigation),
         html_report: goose_html.as_ref().map(|t| t.display().to_string()),
         timeout: plan.timeout,
+        tls: (plan.tls != ClientTls::default()).then(|| Arc::new(plan.tls.clone())),
         deadline: plan
             .bound()
             .map(|b| b.saturating_sub(Duration::from_secs(1))),
@@ -225,8 +227,9 @@ async fn attack(
 
 /// One request to the target before the load (connect, TLS, a complete response to `GET` of the
 /// base URL within `timeout`), so a dead target is one line and no load.
-async fn probe_target(url: &str, timeout: Duration, stop: &Stop) -> Result<(), String> {
-    let client = HttpClient::new(timeout, 64 * 1024).map_err(|e| e.to_string())?;
+async fn probe_target(url: &str, plan: &LoadPlan, stop: &Stop) -> Result<(), String> {
+    let client =
+        HttpClient::with_tls(plan.timeout, 64 * 1024, &plan.tls).map_err(|e| e.to_string())?;
     tokio::select! {
         r = probe(&client, url) => r.map_err(|e| e.to_string()),
         _ = stop.stopped() => Ok(()),

@@ -20,6 +20,7 @@ use reqwest::header::HeaderValue;
 
 use super::compile::{BodyTpl, FlowPlan, HeaderTpl, Plan, StepPlan};
 use crate::http::ResponseData;
+use crate::tls::ClientTls;
 
 /// How a run is bounded and shaped.
 #[derive(Debug, Clone)]
@@ -38,6 +39,9 @@ pub struct RunSettings {
     pub html_report: Option<String>,
     /// Timeout of one request (connect, headers and body).
     pub timeout: Duration,
+    /// TLS settings other than the default: each user then builds its own client with them
+    /// (goose's shared client cannot take extra roots).
+    pub tls: Option<Arc<ClientTls>>,
     /// No request is sent, and none is waited for, past this long after the attack starts:
     /// requests still waiting then are abandoned and counted as cancelled.
     pub deadline: Option<Duration>,
@@ -127,7 +131,11 @@ pub async fn execute(
     let slots = plan.slots.len();
     let deadline = settings.deadline.map(|d| Instant::now() + d);
     for flow in &plan.flows {
-        attack = attack.register_scenario(goose_scenario(flow, slots, counters, deadline)?);
+        let mut scenario = goose_scenario(flow, slots, counters, deadline)?;
+        if let Some(tls) = &settings.tls {
+            scenario = scenario.register_transaction(tls_client(tls, settings.timeout));
+        }
+        attack = attack.register_scenario(scenario);
     }
     let rate = format_rate(settings.hatch_rate);
     let timeout = format!("{:.3}", settings.timeout.as_secs_f64());
@@ -175,6 +183,26 @@ pub async fn execute(
     result
 }
 
+/// The first on-start transaction of every user when the TLS settings are not the default: a
+/// client of the user's own with them (goose's attack-wide client builder takes no CA roots).
+fn tls_client(tls: &Arc<ClientTls>, timeout: Duration) -> Transaction {
+    let tls = Arc::clone(tls);
+    Transaction::new(Arc::new(move |user| {
+        let tls = Arc::clone(&tls);
+        Box::pin(async move {
+            let builder = reqwest::Client::builder()
+                .user_agent(concat!("sessionspec/", env!("CARGO_PKG_VERSION")))
+                .gzip(true)
+                .timeout(timeout);
+            let builder = tls.apply(builder).map_err(|e| custom(&e.to_string()))?;
+            user.set_client_builder(builder).await.map_err(Box::new)
+        })
+    }))
+    .set_name("tls client")
+    .set_on_start()
+    .set_sequence(1)
+}
+
 /// `2`, `0.5`: goose parses the rate as a number.
 fn format_rate(rate: f64) -> String {
     if rate.fract() == 0.0 {
@@ -191,7 +219,8 @@ fn goose_scenario(
     deadline: Option<Instant>,
 ) -> Result<Scenario, GooseError> {
     let mut scenario = Scenario::new(&flow.name).set_weight(flow.weight)?;
-    let mut sequence = 1;
+    // Sequence 1 is the TLS client's, when there is one ([`tls_client`]).
+    let mut sequence = 2;
     for step in &flow.on_start {
         scenario = scenario.register_transaction(
             transaction(step, slots, counters, deadline)
