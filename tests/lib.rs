@@ -3,6 +3,7 @@
 mod architecture;
 mod check;
 mod hostile;
+mod profiles;
 mod readme;
 mod report;
 mod secrets;

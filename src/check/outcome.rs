@@ -28,7 +28,21 @@ pub struct RunOutcome {
     /// Why no case could run at all (the target did not answer the probe), if so.
     #[serde(default)]
     pub error: Option<String>,
+    /// The target profile applied, and what it changed.
+    #[serde(default)]
+    pub profile: Option<ProfileReport>,
     pub specs: Vec<SpecOutcome>,
+}
+
+/// A target profile as applied to a run (`--profile FILE`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileReport {
+    /// The profile file.
+    pub path: String,
+    /// The spec it adapted.
+    pub spec: String,
+    /// Every override it made, one line each.
+    pub overrides: Vec<String>,
 }
 
 /// One spec's results.
@@ -86,6 +100,10 @@ pub struct CaseOutcome {
     /// Where the case is in the spec file.
     pub location: Location,
     pub status: CaseStatus,
+    /// Why a `skipped` case does not apply to this target (from the profile); `None` for a case
+    /// that was not run because the run stopped or could not start.
+    #[serde(default)]
+    pub skip_reason: Option<String>,
     pub duration_ms: u64,
     pub steps: Vec<StepOutcome>,
 }

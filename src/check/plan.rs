@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
+use crate::spec::profile::AppliedProfile;
 use crate::spec::LoadedSpec;
 use crate::tls::ClientTls;
 
@@ -55,6 +56,8 @@ pub struct CheckPlan {
     /// `--resolve`); the default verifies against the system's roots. Embedded targets speak
     /// plain HTTP, where only `resolve` and `http1_only` could matter.
     pub tls: ClientTls,
+    /// The target profile applied to one of the specs (its skipped cases are not run).
+    pub profile: Option<AppliedProfile>,
 }
 
 impl CheckPlan {
@@ -67,6 +70,7 @@ impl CheckPlan {
             env: HashMap::new(),
             options: RunOptions::default(),
             tls: ClientTls::default(),
+            profile: None,
         }
     }
 

@@ -14,7 +14,7 @@ use super::client::probe;
 use super::client::HttpClient;
 use super::evaluate::SchemaCache;
 use super::finalize::{case_outcome, millis};
-use super::outcome::{CaseStatus, RunOutcome, SpecOutcome, REPORT_FORMAT_VERSION};
+use super::outcome::{CaseStatus, ProfileReport, RunOutcome, SpecOutcome, REPORT_FORMAT_VERSION};
 use super::plan::{CheckPlan, Target};
 use crate::redact::Redactor;
 use crate::server::{self, Dialect, RunningServer, ServerConfig};
@@ -82,6 +82,11 @@ pub async fn run(plan: &CheckPlan, stop: &Stop, progress: &dyn Progress) -> RunO
         strict: plan.options.strict,
         interrupted: stop.is_stopped(),
         error,
+        profile: plan.profile.as_ref().map(|p| ProfileReport {
+            path: p.path.clone(),
+            spec: p.spec.clone(),
+            overrides: p.overrides.clone(),
+        }),
         specs,
     }
 }
@@ -200,10 +205,16 @@ async fn run_spec(
         stop,
     };
     let run = &run;
+    let skips = plan
+        .profile
+        .as_ref()
+        .filter(|p| p.spec == loaded.spec.name)
+        .map(|p| &p.skips);
+    let skip_of = |i: usize| skips.and_then(|s| s.get(&loaded.spec.cases[i].id));
     let raws: Vec<RawCase> = stream::iter(0..loaded.spec.cases.len())
         .map(|i| async move {
-            if run.stop.is_stopped() {
-                skipped_case(i, true)
+            if run.stop.is_stopped() || skip_of(i).is_some() {
+                skipped_case(i, skip_of(i).is_none())
             } else {
                 run_case(run, i).await
             }
@@ -222,7 +233,11 @@ async fn run_spec(
     }
     out.cases = raws
         .iter()
-        .map(|raw| case_outcome(loaded, raw, &redactor))
+        .map(|raw| {
+            let mut case = case_outcome(loaded, raw, &redactor);
+            case.skip_reason = skip_of(raw.index).cloned();
+            case
+        })
         .collect();
     out.error =
         unanswered(&raws).map(|why| redactor.redact(&format!("no answer from {base_url}: {why}")));

@@ -1,6 +1,8 @@
 //! The one rule that turns a `check` outcome into a [`Verdict`] (every report and the exit code
 //! read it from here):
 //! - a case *counts* when it is `must`, or `should` in a `--strict` run;
+//! - a case a target profile marks as not applicable (`skip_reason`) does not count, but a spec
+//!   whose every counted case is such is `incomplete`, never `pass`;
 //! - a spec is `error` when it has a spec-level error or a counted case errored, else `fail` when a
 //!   counted case failed, else `incomplete` when a counted case was skipped, else `pass`;
 //! - the run is `interrupted` when a signal stopped it, `error` when it could not start (an
@@ -25,7 +27,11 @@ pub fn spec_verdict(spec: &SpecOutcome, strict: bool) -> Verdict {
     if spec.error.is_some() {
         return Verdict::Error;
     }
-    let counted = || spec.cases.iter().filter(|c| counts(c.level, strict));
+    let all_counted = || spec.cases.iter().filter(|c| counts(c.level, strict));
+    let counted = || all_counted().filter(|c| c.skip_reason.is_none());
+    if all_counted().next().is_some() && counted().next().is_none() {
+        return Verdict::Incomplete;
+    }
     if counted().any(|c| c.status == CaseStatus::Errored) {
         Verdict::Error
     } else if counted().any(|c| c.status == CaseStatus::Failed) {

@@ -71,6 +71,11 @@ pub struct TargetArgs {
     /// Send requests for HOST to ADDR instead of what DNS says (as curl's --resolve); repeatable.
     #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
+    /// A target profile (JSON): adapts its spec to one target — operations, variables, headers,
+    /// cases that do not apply. It names its spec (then --spec is optional) and may name the
+    /// target; --target and --var win over it.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
 }
 
 impl TargetArgs {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::args::CheckArgs;
-use super::common::{read_env, stdout_color, var_map, warn_insecure};
+use super::common::{load_profile, read_env, stdout_color, var_map, warn_insecure};
 use super::{exit, exit_code};
 use crate::check::outcome::{CaseStatus, SpecOutcome};
 use crate::check::{CheckPlan, Progress, RunOptions};
@@ -32,9 +32,34 @@ pub fn check_plan(args: &CheckArgs) -> Result<Prepared, String> {
         .map(|r| parse_report_arg(r))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
-    let target = args.target.resolve(args.hash_cost)?;
-    let specs = load_specs(&args.specs, &args.target.specs_dir)?;
+    let profile = match &args.target.profile {
+        Some(path) => Some(load_profile(path, &args.target.specs_dir)?),
+        None => None,
+    };
+    let mut target_args = args.target.clone();
+    if let (None, Some(p)) = (&target_args.target, &profile) {
+        target_args.target.clone_from(&p.applied.target);
+    }
+    let target = target_args.resolve(args.hash_cost)?;
+    let mut specs = match &profile {
+        Some(p) if args.specs.is_empty() => Vec::new(),
+        _ => load_specs(&args.specs, &args.target.specs_dir)?,
+    };
+    if let Some(p) = &profile {
+        let name = &p.spec.spec.name;
+        if specs.is_empty() {
+            specs.push(p.spec.clone());
+        } else if let Some(slot) = specs.iter_mut().find(|s| &s.spec.name == name) {
+            *slot = p.spec.clone();
+        } else {
+            return Err(format!(
+                "--profile {} adapts spec `{name}`, which --spec does not name",
+                p.applied.path
+            ));
+        }
+    }
     let mut plan = CheckPlan::new(specs, target);
+    plan.profile = profile.map(|p| p.applied);
     plan.tls = args.target.client_tls()?;
     warn_insecure(&plan.tls);
     plan.vars = var_map(&args.target.vars);

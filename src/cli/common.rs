@@ -70,6 +70,40 @@ pub fn parse_target_url(url: &str) -> Result<String, String> {
     }
 }
 
+/// A `--profile` applied to its spec: the adapted spec and what it changed.
+pub struct ProfileApplied {
+    pub spec: crate::spec::LoadedSpec,
+    pub applied: crate::spec::profile::AppliedProfile,
+}
+
+/// Loads `--profile FILE` and applies it to its spec (by name from `specs_dir`, or a path relative
+/// to the profile's folder). Errors are the profile's own, `file:line:col`, one per line.
+pub fn load_profile(
+    path: &std::path::Path,
+    specs_dir: &std::path::Path,
+) -> Result<ProfileApplied, String> {
+    use crate::spec::profile;
+    let lines = |errors: Vec<crate::document::DocumentError>| {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\nerror: ")
+    };
+    let (profile, map) = profile::load_profile(path).map_err(lines)?;
+    let spec_path = if profile.spec.ends_with(".json") || profile.spec.contains('/') {
+        path.parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(&profile.spec)
+    } else {
+        crate::spec::find_spec(specs_dir, &profile.spec)
+            .map_err(|e| format!("{}: /spec: {e}", path.display()))?
+    };
+    let loaded = crate::spec::load_spec(&spec_path).map_err(|e| e.to_string())?;
+    let (spec, applied) = profile::apply(&profile, path, &map, &loaded).map_err(lines)?;
+    Ok(ProfileApplied { spec, applied })
+}
+
 /// Says on stderr that certificates will not be checked, when `--insecure` asks for that.
 pub fn warn_insecure(tls: &crate::tls::ClientTls) {
     if tls.insecure {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::args::LoadArgs;
-use super::common::{read_env, var_map, warn_insecure};
+use super::common::{load_profile, read_env, var_map, warn_insecure};
 use super::progress::LoadProgress;
 use super::{exit, exit_code};
 use crate::load::loader::find_scenario;
@@ -28,8 +28,25 @@ pub struct Prepared {
 pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
     let path =
         find_scenario(&args.scenarios_dir, &args.scenario).map_err(|e| vec![e.to_string()])?;
-    let loaded = load_scenario(&path, &args.target.specs_dir).map_err(|e| e.lines())?;
+    let mut loaded = load_scenario(&path, &args.target.specs_dir).map_err(|e| e.lines())?;
     let mut errors: Vec<String> = Vec::new();
+    let mut target_args = args.target.clone();
+    if let Some(profile) = &args.target.profile {
+        let p = load_profile(profile, &args.target.specs_dir).map_err(|e| vec![e])?;
+        if p.spec.spec.name != loaded.spec.spec.name {
+            return Err(vec![format!(
+                "--profile {} adapts spec `{}`, but scenario `{}` runs spec `{}`",
+                p.applied.path, p.spec.spec.name, loaded.scenario.name, loaded.spec.spec.name
+            )]);
+        }
+        if target_args.target.is_none() {
+            target_args.target.clone_from(&p.applied.target);
+        }
+        for o in &p.applied.overrides {
+            eprintln!("profile: {o}");
+        }
+        loaded.spec = p.spec;
+    }
 
     let requests = loaded.request_names();
     let mut texts = loaded.scenario.thresholds.clone();
@@ -104,8 +121,7 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
             ));
         }
     }
-    let target = args
-        .target
+    let target = target_args
         .resolve(args.hash_cost)
         .map_err(|e| errors.push(e));
     let tls = args

@@ -106,6 +106,22 @@ pub fn write_html<W: Write>(mut w: W, run: &RunOutcome) -> io::Result<()> {
             }
         )?;
     }
+    if let Some(profile) = &run.profile {
+        writeln!(
+            w,
+            "<p class=\"note\">Profile <code>{}</code> adapted <code>{}</code>: {}.</p>",
+            esc(&profile.path),
+            esc(&profile.spec),
+            esc(&profile.overrides.join("; "))
+        )?;
+    }
+    if let Some(e) = &run.error {
+        writeln!(
+            w,
+            "<p class=\"note\"><strong>error</strong>: {}</p>",
+            esc(e)
+        )?;
+    }
     if run.interrupted {
         writeln!(
             w,
@@ -262,7 +278,14 @@ fn write_case<W: Write>(w: &mut W, run: &RunOutcome, case: &CaseOutcome) -> io::
         )?;
     }
     if case.status == CaseStatus::Skipped {
-        writeln!(w, "<p class=\"muted\">Not run.</p>")?;
+        match &case.skip_reason {
+            Some(why) => writeln!(
+                w,
+                "<p class=\"muted\">Not applicable to this target (profile): {}</p>",
+                esc(why)
+            )?,
+            None => writeln!(w, "<p class=\"muted\">Not run.</p>")?,
+        }
     }
     for step in &case.steps {
         write_step(w, case, step)?;

@@ -177,10 +177,10 @@ fn write_case<W: Write>(
             CaseStatus::Skipped => writeln!(
                 w,
                 r#"      <skipped message="{}"/>"#,
-                attr(if run.interrupted {
-                    "not run: the run was interrupted"
-                } else {
-                    "not run"
+                attr(&match &case.skip_reason {
+                    Some(why) => format!("not applicable to this target: {why}"),
+                    None if run.interrupted => "not run: the run was interrupted".to_owned(),
+                    None => "not run".to_owned(),
                 })
             )?,
         }

@@ -113,6 +113,21 @@ pub fn write_markdown<W: Write>(mut w: W, run: &RunOutcome) -> io::Result<()> {
             }
         )?;
     }
+    if let Some(profile) = &run.profile {
+        writeln!(
+            w,
+            "Profile `{}` adapted `{}`:\n",
+            escape(&profile.path),
+            escape(&profile.spec)
+        )?;
+        for o in &profile.overrides {
+            writeln!(w, "- {}", escape(o))?;
+        }
+        writeln!(w)?;
+    }
+    if let Some(e) = &run.error {
+        writeln!(w, "> [!CAUTION]\n> {}\n", escape(e))?;
+    }
     if run.interrupted {
         writeln!(
             w,

@@ -81,6 +81,19 @@ pub fn write_terminal<W: Write>(
         p: Painter { color: opts.color },
         verbose: opts.verbose,
     };
+    if let Some(profile) = &run.profile {
+        writeln!(
+            w,
+            "{} {} adapts {}:",
+            ctx.p.paint(BOLD, "profile:"),
+            clean(&profile.path),
+            clean(&profile.spec)
+        )?;
+        for o in &profile.overrides {
+            writeln!(w, "  - {}", clean(o))?;
+        }
+        writeln!(w)?;
+    }
     for (i, spec) in run.specs.iter().enumerate() {
         if i > 0 {
             writeln!(w)?;
@@ -159,7 +172,13 @@ fn write_spec<W: Write>(w: &mut W, ctx: &Ctx<'_>, spec: &SpecOutcome) -> io::Res
         if ctx.verbose && case.status != CaseStatus::Skipped {
             line.push_str(&p.paint(DIM, &format!(" ({})", format_duration(case.duration_ms))));
         }
+        if let Some(why) = &case.skip_reason {
+            line.push_str(&p.paint(DIM, &format!(" (not applicable: {})", clean(why))));
+        }
         writeln!(w, "{}", line.trim_end())?;
+    }
+    if let Some(pattern) = first_step_pattern(spec) {
+        writeln!(w, "  {} {}", p.paint(BOLD_YELLOW, "note:"), clean(&pattern))?;
     }
 
     for case in &spec.cases {
@@ -168,6 +187,46 @@ fn write_spec<W: Write>(w: &mut W, ctx: &Ctx<'_>, spec: &SpecOutcome) -> io::Res
         }
     }
     Ok(())
+}
+
+/// When most cases fail the same way at their first step (e.g. the login answers 404), one
+/// line that says so: the target likely does things elsewhere, not in every case.
+pub fn first_step_pattern(spec: &SpecOutcome) -> Option<String> {
+    let ran: Vec<&CaseOutcome> = spec
+        .cases
+        .iter()
+        .filter(|c| c.status != CaseStatus::Skipped)
+        .collect();
+    let mut groups: Vec<((String, String), usize)> = Vec::new();
+    for case in &ran {
+        if !matches!(case.status, CaseStatus::Failed | CaseStatus::Errored) {
+            continue;
+        }
+        let Some(first) = case.steps.first() else {
+            continue;
+        };
+        if case.steps.len() != 1 && !first.checks.iter().any(|c| !c.passed) && first.error.is_none()
+        {
+            continue; // the first step held; the failure is later
+        }
+        let answer = match (&first.response, &first.error) {
+            (_, Some(e)) => e.message.clone(),
+            (Some(r), None) => r.status.to_string(),
+            (None, None) => continue,
+        };
+        let key = (first.call.clone(), answer);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => groups.push((key, 1)),
+        }
+    }
+    let ((call, answer), n) = groups.into_iter().max_by_key(|(_, n)| *n)?;
+    (ran.len() >= 3 && n * 2 > ran.len()).then(|| {
+        format!(
+            "{n} of {} cases failed at their first `{call}` step: {answer} — does this target do `{call}` elsewhere? adapt it with --profile (docs/spec-format.md)",
+            ran.len()
+        )
+    })
 }
 
 fn write_case_detail<W: Write>(w: &mut W, ctx: &Ctx<'_>, case: &CaseOutcome) -> io::Result<()> {

@@ -128,6 +128,7 @@ pub fn case(
         tags: vec![],
         location: loc(file, line, 5),
         status,
+        skip_reason: None,
         duration_ms: steps.iter().map(|s| s.duration_ms).sum(),
         steps,
     }
@@ -164,6 +165,7 @@ pub fn run(target: Option<&str>, strict: bool, specs: Vec<SpecOutcome>) -> RunOu
         strict,
         interrupted: false,
         error: None,
+        profile: None,
         specs,
     }
 }
