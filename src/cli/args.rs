@@ -108,6 +108,7 @@ impl TargetArgs {
             None => Ok(Target::Embedded {
                 faults: self.faults.clone(),
                 hash_cost,
+                variants: Vec::new(),
             }),
         }
     }
