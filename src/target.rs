@@ -1,7 +1,7 @@
 //! Where a run sends its requests: an outside API by base URL, or the built-in reference server of
 //! each spec's dialect, started in-process on a free port.
 
-use crate::server::{Fault, HashCost};
+use crate::server::{Fault, HashCost, Variant};
 
 /// The target of a `check` or `load` run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +12,8 @@ pub enum Target {
     Embedded {
         faults: Vec<Fault>,
         hash_cost: HashCost,
+        /// Conformant variants of the reference servers (`docs/dialects.md`).
+        variants: Vec<Variant>,
     },
 }
 
@@ -21,6 +23,7 @@ impl Target {
         Target::Embedded {
             faults: Vec::new(),
             hash_cost: HashCost::Low,
+            variants: Vec::new(),
         }
     }
 

@@ -48,6 +48,7 @@ fn embedded(faults: Vec<Fault>) -> Target {
     Target::Embedded {
         faults,
         hash_cost: HashCost::Low,
+        variants: Vec::new(),
     }
 }
 
@@ -227,6 +228,8 @@ fault_tests! {
     fault_cacheable_token => "cacheable-token",
     fault_slow_login => "slow-login",
     fault_flaky => "flaky",
+    fault_cross_user_delete => "cross-user-delete",
+    fault_weak_if_match => "weak-if-match",
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod check;
+mod conformant;
 mod hostile;
 mod profiles;
 mod readme;

@@ -10,6 +10,7 @@ mod jsonapi;
 mod overload;
 mod rails;
 mod service;
+mod variants;
 
 use std::time::{Duration, SystemTime};
 

@@ -511,3 +511,32 @@ fn lint_binary_walks_specs_and_scenarios() {
         "{stderr}"
     );
 }
+
+mod when_conditions {
+    use sessionspec::spec::model::When;
+
+    fn when(json: &str) -> When {
+        serde_json::from_str(json).expect("a valid `when`")
+    }
+
+    #[test]
+    fn each_test_holds_and_fails() {
+        let c = when(r#"{"captured": "lm", "reason": "r"}"#);
+        assert!(c.holds(Some("x")) && !c.holds(None));
+        let n = when(r#"{"not_captured": "lm", "reason": "r"}"#);
+        assert!(n.holds(None) && !n.holds(Some("x")));
+        let s = when(r#"{"strong_etag": "etag", "reason": "r"}"#);
+        assert!(s.holds(Some("\"a\"")) && !s.holds(Some("W/\"a\"")) && !s.holds(None));
+        let w = when(r#"{"weak_etag": "etag", "reason": "r"}"#);
+        assert!(w.holds(Some("W/\"a\"")) && !w.holds(Some("\"a\"")) && !w.holds(None));
+        assert!(!w.holds(Some("W/")), "not an entity-tag");
+        assert_eq!(
+            when(r#"{"captured": "a", "weak_etag": "b", "reason": "r"}"#).test_count(),
+            2
+        );
+        assert!(
+            serde_json::from_str::<When>(r#"{"captured": "a"}"#).is_err(),
+            "reason is required"
+        );
+    }
+}

@@ -36,6 +36,8 @@ pub struct RawStep {
     pub response: Option<ResponseData>,
     pub checks: Vec<CheckResult>,
     pub error: Option<StepError>,
+    /// Why the step was not sent: its `when` was false (the reason is the spec's).
+    pub skipped: Option<String>,
     pub duration: Duration,
 }
 
@@ -82,8 +84,34 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
             response: None,
             checks: Vec::new(),
             error: None,
+            skipped: None,
             duration: Duration::ZERO,
         };
+        if let Some(when) = &step.when {
+            let subject = when.test().map(|(_, name)| name).unwrap_or_default();
+            if !when.holds(vars.get(subject)) {
+                raw.skipped = Some(when.reason.clone());
+                out.steps.push(raw);
+                if when.rest {
+                    // The rest of the case is skipped too, each step visibly.
+                    for (k, later) in case.steps.iter().enumerate().skip(j + 1) {
+                        out.steps.push(RawStep {
+                            index: k,
+                            call: later.call.clone(),
+                            name: later.name.clone(),
+                            request: None,
+                            response: None,
+                            checks: Vec::new(),
+                            error: None,
+                            skipped: Some(when.reason.clone()),
+                            duration: Duration::ZERO,
+                        });
+                    }
+                    break;
+                }
+                continue;
+            }
+        }
         let Some(op) = run.loaded.spec.operations.get(&step.call) else {
             raw.error = Some(StepError::new(
                 StepErrorKind::Operation,

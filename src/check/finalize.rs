@@ -61,6 +61,7 @@ fn step_outcome(raw: &RawStep, redactor: &Redactor) -> StepOutcome {
             kind: e.kind,
             message: redactor.redact(&e.message),
         }),
+        skipped: raw.skipped.clone(),
         duration_ms: millis(raw.duration),
     }
 }

@@ -140,6 +140,9 @@ pub struct StepOutcome {
     pub checks: Vec<CheckResult>,
     /// Why the step could not run or its response could not be read.
     pub error: Option<StepError>,
+    /// Why the step was not sent: its `when` was false (the spec's reason). Never a silent pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     pub duration_ms: u64,
 }
 

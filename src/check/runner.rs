@@ -148,7 +148,12 @@ async fn start_embedded(
     plan: &CheckPlan,
     loaded: &LoadedSpec,
 ) -> Result<Option<RunningServer>, String> {
-    let Target::Embedded { faults, hash_cost } = &plan.target else {
+    let Target::Embedded {
+        faults,
+        hash_cost,
+        variants,
+    } = &plan.target
+    else {
         return Ok(None);
     };
     let dialect: Dialect = loaded
@@ -158,6 +163,7 @@ async fn start_embedded(
         .map_err(|e| format!("no built-in server for this spec: {e}"))?;
     let mut config = ServerConfig::new(dialect);
     config.faults = faults.clone();
+    config.variants = variants.clone();
     config.hash_cost = *hash_cost;
     server::start(config)
         .await

@@ -113,6 +113,7 @@ impl TargetArgs {
             None => Ok(Target::Embedded {
                 faults: self.faults.clone(),
                 hash_cost,
+                variants: Vec::new(),
             }),
         }
     }

@@ -85,7 +85,9 @@ pub async fn run(
         })?;
     let (server, host) = match &plan.target {
         Target::Url(u) => (None, u.clone()),
-        Target::Embedded { faults, hash_cost } => {
+        Target::Embedded {
+            faults, hash_cost, ..
+        } => {
             let dialect: Dialect =
                 spec.dialect()
                     .parse()

@@ -12,19 +12,21 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::conditional::{EntityTag, Preconditions};
+use super::conditional::{self, EntityTag, Evaluation, Preconditions, ResourceState};
 use super::faults::{FaultSet, SLOW_LOGIN};
 use super::fixture::Directory;
 use super::negotiation::{self, Consumes, Produces, JSON, JSONAPI};
 use super::pool::{HashPool, PoolError};
 use super::tokens::{self, JwtKeys};
-use super::{Dialect, Fault, ServerConfig, ServerError};
+use super::variants::VariantSet;
+use super::{Dialect, Fault, ServerConfig, ServerError, Variant};
 
 /// Everything a request handler of any dialect may need. Immutable but for the request counter.
 #[derive(Debug)]
 pub(crate) struct App {
     pub dialect: Dialect,
     pub faults: FaultSet,
+    pub variants: VariantSet,
     pub directory: Directory,
     pub jwt: JwtKeys,
     requests: AtomicU64,
@@ -45,6 +47,7 @@ impl App {
         Ok(App {
             dialect,
             faults: FaultSet::new(&config.faults),
+            variants: VariantSet::new(&config.variants),
             directory,
             jwt: JwtKeys::random(),
             requests: AtomicU64::new(0),
@@ -53,6 +56,44 @@ impl App {
 
     pub(crate) fn has(&self, fault: Fault) -> bool {
         self.faults.has(fault)
+    }
+
+    pub(crate) fn is(&self, variant: Variant) -> bool {
+        self.variants.has(variant)
+    }
+
+    /// The entity-tag of a representation: strong, or weak under `weak-etags` (or when `weak`).
+    pub(crate) fn etag_of(&self, bytes: &[u8], weak: bool) -> EntityTag {
+        EntityTag::of_representation(bytes, weak || self.is(Variant::WeakEtags))
+    }
+
+    /// A resource's modification date as the server exposes it: none under `no-last-modified`.
+    pub(crate) fn last_modified(&self, t: SystemTime) -> Option<SystemTime> {
+        (!self.is(Variant::NoLastModified)).then_some(t)
+    }
+
+    /// Adds `Last-Modified: t` unless `no-last-modified` is on.
+    pub(crate) fn with_last_modified(&self, reply: Reply, t: SystemTime) -> Reply {
+        match self.last_modified(t) {
+            Some(t) => reply.header(header::LAST_MODIFIED, &http_date(t)),
+            None => reply,
+        }
+    }
+
+    /// Evaluates the request's preconditions (minus those the faults ignore; If-Match compared
+    /// weakly under `weak-if-match`) against `resource` (RFC 9110 §13.2.2).
+    pub(crate) fn evaluate(
+        &self,
+        method: &axum::http::Method,
+        headers: &HeaderMap,
+        resource: &ResourceState<'_>,
+    ) -> Evaluation {
+        let comparison = if self.has(Fault::WeakIfMatch) {
+            conditional::Comparison::Weak
+        } else {
+            conditional::Comparison::Strong
+        };
+        conditional::evaluate_with(method, &self.preconditions(headers), resource, comparison)
     }
 
     /// Whether 406/415 are answered (not under `accept-anything`).

@@ -210,13 +210,29 @@ pub enum Evaluation {
     PreconditionFailed,
 }
 
+/// How `If-Match` compares entity-tags: strongly as §13.1.1 requires, or weakly (the
+/// `weak-if-match` fault).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Comparison {
+    #[default]
+    Strong,
+    Weak,
+}
+
 /// §13.1.1: `*` is true when a representation exists; otherwise a strong match is needed.
 pub fn if_match_passes(list: &TagList, res: &ResourceState<'_>) -> bool {
+    if_match_passes_with(list, res, Comparison::Strong)
+}
+
+fn if_match_passes_with(list: &TagList, res: &ResourceState<'_>, cmp: Comparison) -> bool {
     match list {
         TagList::Any => res.exists,
-        TagList::Tags(tags) => res
-            .etag
-            .is_some_and(|current| tags.iter().any(|t| t.strong_eq(current))),
+        TagList::Tags(tags) => res.etag.is_some_and(|current| {
+            tags.iter().any(|t| match cmp {
+                Comparison::Strong => t.strong_eq(current),
+                Comparison::Weak => t.weak_eq(current),
+            })
+        }),
     }
 }
 
@@ -244,9 +260,19 @@ pub fn if_modified_since_passes(date: SystemTime, last_modified: Option<SystemTi
 ///
 /// The caller has already answered every status that wins over preconditions (§13.2.1).
 pub fn evaluate(method: &Method, pre: &Preconditions, res: &ResourceState<'_>) -> Evaluation {
+    evaluate_with(method, pre, res, Comparison::Strong)
+}
+
+/// [`evaluate`] with the given `If-Match` comparison.
+pub fn evaluate_with(
+    method: &Method,
+    pre: &Preconditions,
+    res: &ResourceState<'_>,
+    if_match: Comparison,
+) -> Evaluation {
     let safe = method == Method::GET || method == Method::HEAD;
     if let Some(list) = &pre.if_match {
-        if !if_match_passes(list, res) {
+        if !if_match_passes_with(list, res, if_match) {
             return Evaluation::PreconditionFailed;
         }
     } else if let Some(date) = pre.if_unmodified_since {

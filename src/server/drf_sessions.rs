@@ -16,13 +16,14 @@ use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::app::{http_date, now_seconds, App, Reply};
+use super::app::{now_seconds, App, Reply};
 use super::body::{self, JsonBodyError};
-use super::conditional::{evaluate, EntityTag, Evaluation, ResourceState};
+use super::conditional::{Evaluation, ResourceState};
 use super::fixture::{Authentication, Kind};
 use super::negotiation::{self, Consumes, Produces, JSON};
 use super::tokens;
-use super::Fault;
+use super::variants::FOREIGN_DEVICES;
+use super::{Fault, Variant};
 
 /// How long an access token lives.
 const ACCESS_TTL: Duration = Duration::from_secs(60 * 60);
@@ -82,6 +83,9 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         next_session: AtomicU64::new(1),
         started: now_seconds(),
     });
+    if state.app.is(Variant::ForeignSessions) {
+        foreign_sessions(&state);
+    }
     Router::new()
         .route("/sessions/session-user-c/", post(login_user))
         .route("/sessions/session-client-c/", post(login_client))
@@ -90,6 +94,34 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/sessions/session-user-d/{id}/", delete(delete_user))
         .route("/sessions/session-client-d/{id}/", delete(delete_client))
         .with_state(state)
+}
+
+/// The `foreign-sessions` variant: every fixture account starts with sessions of other devices
+/// (whose tokens no client holds), older than any session a run creates.
+fn foreign_sessions(st: &Drf) {
+    for account in st.app.directory.accounts() {
+        let who = Principal {
+            kind: account.kind,
+            id: account.id,
+        };
+        let mut owner = Owner {
+            sessions: BTreeMap::new(),
+            last_modified: st.started,
+        };
+        for device in FOREIGN_DEVICES {
+            let id = st.next_session.fetch_add(1, Ordering::Relaxed);
+            let jti = tokens::jti();
+            owner.sessions.insert(
+                id,
+                Live {
+                    device: device.to_string(),
+                    jti: jti.clone(),
+                },
+            );
+            st.tokens.insert(jti, (who, id));
+        }
+        st.owners.insert(who, owner);
+    }
 }
 
 async fn login_user(State(st): St, headers: HeaderMap, body: Body) -> Reply {
@@ -336,14 +368,14 @@ fn list(st: &Drf, kind: Kind, method: &Method, path: IdPath, headers: &HeaderMap
         None => (Vec::new(), st.started),
     };
     let reply = Reply::json(StatusCode::OK, JSON, &Value::Array(items));
-    let etag = EntityTag::of_representation(reply.body(), false);
+    let etag = app.etag_of(reply.body(), false);
     let with_etag = |r: Reply| app.with_etag(r, &etag);
     let resource = ResourceState {
         etag: (!app.has(Fault::NoEtag)).then_some(&etag),
-        last_modified: Some(last_modified),
+        last_modified: app.last_modified(last_modified),
         exists: true,
     };
-    match evaluate(method, &app.preconditions(headers), &resource) {
+    match app.evaluate(method, headers, &resource) {
         Evaluation::NotModified => with_etag(Reply::empty(StatusCode::NOT_MODIFIED))
             .header(header::CACHE_CONTROL, LIST_CACHE)
             .header(header::VARY, "Authorization"),
@@ -351,11 +383,28 @@ fn list(st: &Drf, kind: Kind, method: &Method, path: IdPath, headers: &HeaderMap
             StatusCode::PRECONDITION_FAILED,
             "Precondition failed.",
         )),
-        Evaluation::Proceed => with_etag(reply)
-            .header(header::LAST_MODIFIED, &http_date(last_modified))
+        Evaluation::Proceed => app
+            .with_last_modified(with_etag(reply), last_modified)
             .header(header::CACHE_CONTROL, LIST_CACHE)
             .header(header::VARY, "Authorization"),
     }
+}
+
+/// The `cross-user-delete` fault: deletes `session_id` of another principal of the same kind.
+fn cross_user_delete(st: &Drf, who: Principal, session_id: u64) -> Option<Reply> {
+    if !st.app.has(Fault::CrossUserDelete) {
+        return None;
+    }
+    let live = st.owners.iter_mut().find_map(|mut owner| {
+        if owner.key() == &who || owner.key().kind != who.kind {
+            return None;
+        }
+        let live = owner.sessions.remove(&session_id)?;
+        owner.last_modified = now_seconds();
+        Some(live)
+    })?;
+    st.tokens.remove(&live.jti);
+    Some(st.app.deleted(&json!({})))
 }
 
 fn destroy(st: &Drf, kind: Kind, path: IdPath, headers: &HeaderMap) -> Reply {
@@ -381,7 +430,11 @@ fn destroy(st: &Drf, kind: Kind, path: IdPath, headers: &HeaderMap) -> Reply {
             None
         } else {
             let Some(live) = owner.sessions.remove(&session_id) else {
-                return forbidden();
+                drop(owner);
+                return match cross_user_delete(st, who, session_id) {
+                    Some(reply) => reply,
+                    None => forbidden(),
+                };
             };
             owner.last_modified = now_seconds();
             Some(live)

@@ -35,11 +35,16 @@ pub enum Fault {
     SlowLogin,
     /// Every 20th request answers 500.
     Flaky,
+    /// A caller may delete a live session of another user (or, where a key belongs to one session,
+    /// of another session).
+    CrossUserDelete,
+    /// `If-Match` is compared weakly: a weak tag (`W/"…"`) of the current one matches.
+    WeakIfMatch,
 }
 
 impl Fault {
     /// Every fault switch.
-    pub const ALL: [Fault; 12] = [
+    pub const ALL: [Fault; 14] = [
         Fault::NoRevoke,
         Fault::NoEtag,
         Fault::IgnoreIfMatch,
@@ -52,6 +57,8 @@ impl Fault {
         Fault::CacheableToken,
         Fault::SlowLogin,
         Fault::Flaky,
+        Fault::CrossUserDelete,
+        Fault::WeakIfMatch,
     ];
 
     /// The `--fault` name.
@@ -69,6 +76,8 @@ impl Fault {
             Fault::CacheableToken => "cacheable-token",
             Fault::SlowLogin => "slow-login",
             Fault::Flaky => "flaky",
+            Fault::CrossUserDelete => "cross-user-delete",
+            Fault::WeakIfMatch => "weak-if-match",
         }
     }
 
@@ -85,7 +94,7 @@ impl fmt::Display for Fault {
 
 /// A `--fault` value that names no fault switch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown fault `{0}`; expected one of: no-revoke, no-etag, ignore-if-match, ignore-if-none-match, wrong-content-type, accept-anything, enumerate-users, wrong-status, schema-drift, cacheable-token, slow-login, flaky")]
+#[error("unknown fault `{0}`; expected one of: no-revoke, no-etag, ignore-if-match, ignore-if-none-match, wrong-content-type, accept-anything, enumerate-users, wrong-status, schema-drift, cacheable-token, slow-login, flaky, cross-user-delete, weak-if-match")]
 pub struct UnknownFault(pub String);
 
 impl FromStr for Fault {

@@ -80,6 +80,10 @@ fn seeds(dialect: Dialect) -> Vec<Seed> {
                 ..user(6, "user4@gmail.com", "user4-password")
             },
             Seed {
+                profile: Some(drf_user(7, "user5", "+79137779137")),
+                ..user(7, "user5@gmail.com", "user5-password")
+            },
+            Seed {
                 kind: Kind::Client,
                 id: 1,
                 login: "+79137779135",
@@ -149,6 +153,13 @@ impl Directory {
             dummy,
             pool,
         })
+    }
+
+    /// Every account, by kind and id.
+    pub(crate) fn accounts(&self) -> Vec<&Arc<Account>> {
+        let mut all: Vec<&Arc<Account>> = self.accounts.values().collect();
+        all.sort_by_key(|a| (a.kind as u8, a.id));
+        all
     }
 
     /// The account of `kind` with this id (drf lists).

@@ -12,9 +12,9 @@ use axum::Router;
 use dashmap::DashMap;
 use serde_json::{json, Map, Value};
 
-use super::app::{http_date, now_seconds, rfc3339, App, Reply};
+use super::app::{now_seconds, rfc3339, App, Reply};
 use super::body;
-use super::conditional::{evaluate, EntityTag, Evaluation, ResourceState};
+use super::conditional::{EntityTag, Evaluation, ResourceState};
 use super::fixture::{Authentication, Kind};
 use super::negotiation::{Consumes, Produces, JSONAPI};
 use super::tokens;
@@ -160,8 +160,7 @@ async fn create(State(st): St, method: Method, headers: HeaderMap, body: Body) -
         Err(e) => return app.login_failed(&e),
     };
     // The collection has no representation: If-Match is false, If-None-Match: * true, dates ignored.
-    let pre = app.preconditions(&headers);
-    if evaluate(&method, &pre, &ResourceState::default()) != Evaluation::Proceed {
+    if app.evaluate(&method, &headers, &ResourceState::default()) != Evaluation::Proceed {
         let err = error(
             StatusCode::PRECONDITION_FAILED,
             "precondition_failed",
@@ -189,10 +188,9 @@ async fn create(State(st): St, method: Method, headers: HeaderMap, body: Body) -
         JSONAPI,
         &json!({"data": data, "links": {"self": link}}),
     );
-    let etag = EntityTag::of_representation(reply.body(), false);
-    let reply = reply
-        .header(header::LOCATION, &link)
-        .header(header::LAST_MODIFIED, &http_date(created));
+    let etag = app.etag_of(reply.body(), false);
+    let reply = reply.header(header::LOCATION, &link);
+    let reply = app.with_last_modified(reply, created);
     let reply = app.with_etag(reply, &etag);
     st.sessions.insert(id, Session { etag, created });
     app.token_cache(reply, None)
@@ -219,13 +217,12 @@ async fn destroy(
     let Some(session) = st.sessions.get(&id).map(|s| s.clone()) else {
         return not_found();
     };
-    let pre = app.preconditions(&headers);
     let resource = ResourceState {
         etag: Some(&session.etag),
-        last_modified: Some(session.created),
+        last_modified: app.last_modified(session.created),
         exists: true,
     };
-    if evaluate(&method, &pre, &resource) != Evaluation::Proceed {
+    if app.evaluate(&method, &headers, &resource) != Evaluation::Proceed {
         let err = error(
             StatusCode::PRECONDITION_FAILED,
             "precondition_failed",

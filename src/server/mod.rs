@@ -27,6 +27,7 @@ mod sessions_service;
 mod tls;
 mod tls_listener;
 mod tokens;
+mod variants;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -40,6 +41,7 @@ use tokio::task::JoinHandle;
 pub use faults::{Fault, UnknownFault};
 pub use passwords::{HashCost, UnknownHashCost};
 pub use tls::{ServerTls, ServerTlsError, SELF_SIGNED_NAMES};
+pub use variants::{UnknownVariant, Variant};
 
 /// One documented session API, named as in `docs/dialects.md` and the specs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,6 +108,8 @@ pub struct ServerConfig {
     pub dialect: Dialect,
     /// Fault switches; duplicates are harmless.
     pub faults: Vec<Fault>,
+    /// Conformant variants (behaviour the documents and RFCs allow); duplicates are harmless.
+    pub variants: Vec<Variant>,
     pub hash_cost: HashCost,
     /// Where to listen; port 0 picks a free port.
     pub addr: SocketAddr,
@@ -121,13 +125,14 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// `127.0.0.1:0`, plain HTTP, no faults, [`HashCost::Low`], [`default_hash_workers`]
+    /// `127.0.0.1:0`, plain HTTP, no faults, no variants, [`HashCost::Low`], [`default_hash_workers`]
     /// workers and [`QUEUE_PER_WORKER`] queued logins per worker.
     pub fn new(dialect: Dialect) -> Self {
         let hash_workers = default_hash_workers();
         ServerConfig {
             dialect,
             faults: Vec::new(),
+            variants: Vec::new(),
             hash_cost: HashCost::Low,
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             hash_workers,

@@ -259,8 +259,77 @@ pub struct Step {
     /// Extra captures for this step.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub capture: IndexMap<String, Capture>,
+    /// Run the step only when this holds; otherwise it is skipped, with the reason shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<When>,
     #[serde(default)]
     pub expect: Expect,
+}
+
+/// A condition on the values captured so far; exactly one of the tests is given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct When {
+    /// True when this capture has a value (an earlier step found it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured: Option<String>,
+    /// True when this capture has no value (no earlier step found it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_captured: Option<String>,
+    /// True when this capture is a strong entity-tag (`"…"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strong_etag: Option<String>,
+    /// True when this capture is a weak entity-tag (`W/"…"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weak_etag: Option<String>,
+    /// Why the step is skipped when the condition is false (shown in every report).
+    pub reason: String,
+    /// When false, skip the rest of the case too, not only this step.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rest: bool,
+}
+
+impl When {
+    /// The capture the condition is about, and the test's name.
+    pub fn test(&self) -> Option<(&'static str, &str)> {
+        [
+            ("captured", &self.captured),
+            ("not_captured", &self.not_captured),
+            ("strong_etag", &self.strong_etag),
+            ("weak_etag", &self.weak_etag),
+        ]
+        .into_iter()
+        .find_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+    }
+
+    /// How many tests are given (exactly one is valid).
+    pub fn test_count(&self) -> usize {
+        [
+            &self.captured,
+            &self.not_captured,
+            &self.strong_etag,
+            &self.weak_etag,
+        ]
+        .iter()
+        .filter(|v| v.is_some())
+        .count()
+    }
+
+    /// Whether the condition holds, given the capture's value (`None`: not captured).
+    pub fn holds(&self, value: Option<&str>) -> bool {
+        let tag = value.map(str::trim);
+        match self.test().map(|(k, _)| k) {
+            Some("captured") => value.is_some(),
+            Some("not_captured") => value.is_none(),
+            Some("strong_etag") => {
+                tag.is_some_and(|t| t.starts_with('"') && t.ends_with('"') && t.len() >= 2)
+            }
+            Some("weak_etag") => {
+                tag.is_some_and(|t| t.starts_with("W/\"") && t.ends_with('"') && t.len() >= 4)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// What a response must show. Every given part is checked; all must hold.

@@ -284,6 +284,27 @@ impl<'s> Validator<'s> {
             scope,
             "not a spec variable, a built-in, or a capture of an earlier step",
         );
+        if let Some(when) = &step.when {
+            let at = format!("{base}/when");
+            match when.test() {
+                None => self.problem(
+                    at,
+                    "a `when` needs one of `captured`, `not_captured`, `strong_etag`, `weak_etag`".to_string(),
+                ),
+                Some(_) if when.test_count() > 1 => self.problem(
+                    at,
+                    "a `when` takes exactly one of `captured`, `not_captured`, `strong_etag`, `weak_etag`".to_string(),
+                ),
+                Some((key, name)) if !scope.names.contains(name) => {
+                    let hint = did_you_mean(name, scope.names.iter().copied());
+                    self.problem(
+                        format!("{at}/{key}"),
+                        format!("`{}` is not captured by an earlier step of this case{hint}", clip(name, 40)),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
         let mut here = scope.clone();
         here.names.extend(step.with.keys().map(String::as_str));
         let unknown_here =

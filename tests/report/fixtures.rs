@@ -81,6 +81,7 @@ pub fn step(
         )),
         checks,
         error: None,
+        skipped: None,
         duration_ms: 12,
     }
 }
@@ -231,6 +232,7 @@ pub fn rails_jwt() -> SpecOutcome {
             StepErrorKind::Timeout,
             "no response within 10s (timeout)",
         )),
+        skipped: None,
         duration_ms: 10_000,
     };
     let mut lifecycle = case(

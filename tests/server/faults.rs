@@ -150,6 +150,15 @@ async fn service_fingerprint(api: &Api) -> Fingerprint {
         other => other.to_string(),
     };
     let key = b["apiKey"].as_str().unwrap_or_default().to_string();
+    // Another session's key on a live session: refused.
+    let victim = match &create(api, &good, &[]).await.json()["sessionId"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    fp.insert(
+        "delete.cross",
+        class(&destroy(api, &victim, Some(&key)).await),
+    );
     let r = destroy(api, &id, Some(&key)).await;
     fp.insert("delete.status", r.status.to_string());
     fp.insert("delete.content_type", content_type(&r));
@@ -253,8 +262,40 @@ async fn drf_fingerprint(api: &Api) -> Fingerprint {
         class(&list(api, LIST, Some(&token), &[("if-match", "\"other\"")]).await),
     );
     fp.insert(
+        "cond.if_match_weak",
+        class(
+            &list(
+                api,
+                LIST,
+                Some(&token),
+                &[("if-match", &format!("W/{etag}"))],
+            )
+            .await,
+        ),
+    );
+    fp.insert(
         "cond.ims",
         class(&list(api, LIST, Some(&token), &[("if-modified-since", &lm)]).await),
+    );
+    // The second user deletes a live session of the first: refused.
+    let victim = login_user(api, USER.0, USER.1, "agent").await.json()["id"]
+        .as_u64()
+        .unwrap_or(0);
+    let other = login_user(api, "user4@gmail.com", "user4-password", "agent").await;
+    let other_token = other.json()["access"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    fp.insert(
+        "delete.cross",
+        class(
+            &drf::delete(
+                api,
+                &format!("/sessions/session-user-d/{victim}/"),
+                &other_token,
+            )
+            .await,
+        ),
     );
     let b = login_user(api, USER.0, USER.1, "agent").await.json();
     let (sid, token2) = (
@@ -299,12 +340,17 @@ fn expected(dialect: Dialect, fault: Fault) -> BTreeSet<&'static str> {
                 "cond.delete_if_none_match",
             ],
             RailsJwt => vec!["login.etag"],
-            DrfSessions => vec!["list.etag", "cond.inm", "cond.if_match_wrong"],
+            DrfSessions => vec![
+                "list.etag",
+                "cond.inm",
+                "cond.if_match_wrong",
+                "cond.if_match_weak",
+            ],
             _ => vec![],
         },
         Fault::IgnoreIfMatch => match dialect {
             JsonapiSessions => vec!["cond.create_if_match", "cond.delete_if_match_weak"],
-            DrfSessions => vec!["cond.if_match_wrong"],
+            DrfSessions => vec!["cond.if_match_wrong", "cond.if_match_weak"],
             _ => vec![],
         },
         Fault::IgnoreIfNoneMatch => match dialect {
@@ -330,6 +376,15 @@ fn expected(dialect: Dialect, fault: Fault) -> BTreeSet<&'static str> {
         Fault::SchemaDrift => vec!["login.body"],
         Fault::CacheableToken => vec!["login.cache"],
         Fault::SlowLogin | Fault::Flaky => vec![],
+        Fault::CrossUserDelete => match dialect {
+            SessionsService | DrfSessions => vec!["delete.cross"],
+            _ => vec![],
+        },
+        Fault::WeakIfMatch => match dialect {
+            JsonapiSessions => vec!["cond.delete_if_match_weak"],
+            DrfSessions => vec!["cond.if_match_weak"],
+            _ => vec![],
+        },
     };
     keys.into_iter().collect()
 }
@@ -391,6 +446,7 @@ async fn baselines_are_the_documented_behaviour() {
                 ("neg.415", "415"),
                 ("delete.status", "204"),
                 ("delete.reuse", "401"),
+                ("delete.cross", "403"),
                 ("bad.same", "true"),
             ],
         ),
@@ -426,7 +482,9 @@ async fn baselines_are_the_documented_behaviour() {
                 ("list.body", "device:string,id:number,user:object"),
                 ("cond.inm", "304"),
                 ("cond.if_match_wrong", "412"),
+                ("cond.if_match_weak", "412"),
                 ("cond.ims", "304"),
+                ("delete.cross", "403"),
                 ("delete.status", "204"),
                 ("delete.reuse", "403"),
                 ("neg.406", "406"),
