@@ -114,6 +114,9 @@ struct UserState {
     slots: Vec<Option<String>>,
 }
 
+/// How long a user pauses on a step it cannot send (a value it needs was not captured).
+const SKIP_PAUSE: Duration = Duration::from_millis(10);
+
 /// Largest response body read for captures; bodies beyond it are drained, not kept.
 const MAX_CAPTURE_BODY: usize = 1024 * 1024;
 
@@ -299,7 +302,14 @@ async fn run_step(
             return match skip {
                 // An earlier step of this iteration failed (and was counted): nothing to send.
                 Skip::MissingCapture => {
-                    think(step).await;
+                    // Nothing to send, so nothing to wait on: pause (the step's think time, at
+                    // least 10 ms) rather than spin, or a user whose login failed would loop
+                    // without ever yielding and starve every other task, goose's timers too.
+                    if step.think.is_some() {
+                        think(step).await;
+                    } else {
+                        tokio::time::sleep(SKIP_PAUSE).await;
+                    }
                     Ok(())
                 }
                 Skip::Invalid(message) => Err(custom(&message)),
@@ -315,7 +325,7 @@ async fn run_step(
     let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
     if left == Some(Duration::ZERO) {
         counters.cancelled.fetch_add(1, Ordering::Relaxed);
-        return Ok(());
+        return past_deadline().await;
     }
     let in_flight = InFlight::start(counters);
     let sent = user.request(request.build());
@@ -323,8 +333,9 @@ async fn run_step(
         None => sent.await?,
         Some(left) => match tokio::time::timeout(left, sent).await {
             Ok(r) => r?,
-            // The run's bound came first: the request is abandoned (counted as cancelled).
-            Err(_) => return Ok(()),
+            // The run's bound came first: the request is abandoned (the dropped guard counts
+            // it as cancelled).
+            Err(_) => return past_deadline().await,
         },
     };
     in_flight.done();
@@ -380,6 +391,15 @@ async fn run_step(
     }
     think(step).await;
     result
+}
+
+/// The run's bound has passed: nothing more is sent. Ends the attack through the killswitch and
+/// waits a little (a transaction that returned at once would spin its user without ever yielding
+/// and starve the runtime goose's own timers run on).
+async fn past_deadline() -> TransactionResult {
+    goose::trigger_killswitch("the run reached its bound (ramp-up + run time + timeout)");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    Ok(())
 }
 
 enum Skip {
