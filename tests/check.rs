@@ -107,7 +107,7 @@ fn with_snapshot_settings(f: impl FnOnce()) {
             (r"\b\d+(\.\d+)?(ms|s)\b", "[DURATION]"),
         ],
     }, {
-        f()
+        f();
     });
 }
 
@@ -310,13 +310,10 @@ fn start_serve(dialect: &str) -> (std::process::Child, String) {
         let _ = BufReader::new(stdout).read_line(&mut line);
         let _ = tx.send(line);
     });
-    let line = match rx.recv_timeout(BOUND) {
-        Ok(line) => line,
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("sessionspec serve printed no address");
-        }
+    let Ok(line) = rx.recv_timeout(BOUND) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("sessionspec serve printed no address");
     };
     let url = line.trim().trim_start_matches("listening on ").to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");

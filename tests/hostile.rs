@@ -237,7 +237,7 @@ fn interrupt_check(signal: &str, code: i32) {
     );
     let temp_left: Vec<_> = std::fs::read_dir(dir.path())
         .expect("read dir")
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n != "r.json" && n != "silent.json")
         .collect();

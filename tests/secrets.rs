@@ -315,7 +315,7 @@ fn issued_secrets(dialect: &str, spec: &Value, answered: &str) -> BTreeSet<Strin
     let mut patterns: Vec<String> = DOCUMENTED_TOKENS
         .iter()
         .filter(|(d, _)| *d == dialect)
-        .flat_map(|(_, p)| p.iter().map(|p| p.to_string()))
+        .flat_map(|(_, p)| p.iter().map(std::string::ToString::to_string))
         .collect();
     let mut captures: Vec<&Value> = Vec::new();
     if let Some(ops) = spec["operations"].as_object() {
@@ -385,7 +385,7 @@ fn run_against_reference(
     let proxy = runtime.block_on(RecordingProxy::start(server.addr()));
 
     let dir = support::temp_dir();
-    let mut argv: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let mut argv: Vec<String> = args.iter().map(std::string::ToString::to_string).collect();
     argv.extend(["--target".to_owned(), format!("http://{}", proxy.addr)]);
     let formats = if args[0] == "load" {
         LOAD_REPORTS
@@ -416,7 +416,7 @@ fn run_against_reference(
     let mut secrets: BTreeSet<String> = FIXTURE_SECRETS
         .iter()
         .filter(|(d, _)| *d == name)
-        .flat_map(|(_, s)| s.iter().map(|s| s.to_string()))
+        .flat_map(|(_, s)| s.iter().map(std::string::ToString::to_string))
         .collect();
     secrets.extend(issued);
     let mut found: Vec<String> = leaks(&outputs, &secrets)

@@ -218,8 +218,7 @@ pub fn jwt_header(token: &str) -> Value {
 pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_secs())
 }
 
 pub fn http_date(t: SystemTime) -> String {

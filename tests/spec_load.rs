@@ -19,7 +19,7 @@ fn root() -> &'static Path {
 fn files_in(dir: &str, exts: &[&str]) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
         .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .map(|e| e.path())
         .filter(|p| p.is_file() && p.extension().is_some_and(|x| exts.iter().any(|e| x == *e)))
         .map(|p| Path::new(dir).join(p.file_name().unwrap_or_default()))
@@ -136,7 +136,7 @@ fn the_schema_rejects_what_it_can_express() {
                     Stage::Schema => assert!(!valid, "the schema accepts {rel}"),
                     // Beyond a schema: names across the document, regexes, duplicate keys.
                     Stage::Semantic => {
-                        assert!(valid, "the schema rejects {rel}; list it as Schema")
+                        assert!(valid, "the schema rejects {rel}; list it as Schema");
                     }
                 }
             }

@@ -129,7 +129,7 @@ impl Running {
             match self.child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
+                    std::thread::sleep(Duration::from_millis(20));
                 }
                 Ok(None) => {
                     let _ = self.child.kill();
@@ -196,7 +196,7 @@ pub fn parse_junit(path: &std::path::Path) -> (usize, usize) {
     let (mut cases, mut failures) = (0, 0);
     loop {
         match reader.read_event() {
-            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => match e.name().as_ref() {
+            Ok(Event::Start(e) | Event::Empty(e)) => match e.name().as_ref() {
                 b"testcase" => cases += 1,
                 b"failure" | b"error" => failures += 1,
                 _ => {}

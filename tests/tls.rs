@@ -67,7 +67,7 @@ fn probe_error(outcome: &RunOutcome) -> String {
 
 /// A certificate for `names` valid from `not_before` to `not_after` (years), and its key.
 fn certificate(names: &[&str], years: (i32, i32)) -> ServerTls {
-    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let names: Vec<String> = names.iter().map(std::string::ToString::to_string).collect();
     let mut params = rcgen::CertificateParams::new(names).unwrap();
     params.not_before = rcgen::date_time_ymd(years.0, 1, 1);
     params.not_after = rcgen::date_time_ymd(years.1, 1, 1);

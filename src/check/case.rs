@@ -241,6 +241,5 @@ fn template_error(err: &TemplateError, capture_failures: &HashMap<String, String
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_secs())
 }

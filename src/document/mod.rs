@@ -289,7 +289,7 @@ pub fn finish(mut errors: Vec<DocumentError>) -> Vec<DocumentError> {
 fn serde_pointer(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut out = String::new();
-    for seg in path.iter() {
+    for seg in path {
         match seg {
             Segment::Seq { index } => out.push_str(&format!("/{index}")),
             Segment::Map { key } => out.push_str(&format!("/{}", escape(key))),

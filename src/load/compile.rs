@@ -70,7 +70,7 @@ impl Tpl {
                     None => return Err(*i),
                 },
                 Piece::Random(enc) => {
-                    encode_into(&format!("{:016x}", rand::random::<u64>()), *enc, out)
+                    encode_into(&format!("{:016x}", rand::random::<u64>()), *enc, out);
                 }
                 Piece::Now(enc) => encode_into(
                     &httpdate::fmt_http_date(std::time::SystemTime::now()),
@@ -332,9 +332,7 @@ impl Compiler<'_> {
 
         let body = match &op.body {
             None | Some(Body::Empty(_)) => None,
-            Some(Body::Json(v)) | Some(Body::Jsonapi(v)) => {
-                Some(json_body(v, &env).map_err(&fail)?)
-            }
+            Some(Body::Json(v) | Body::Jsonapi(v)) => Some(json_body(v, &env).map_err(&fail)?),
             Some(Body::Form(fields)) => {
                 let mut t = Tpl::default();
                 for (i, (k, v)) in fields.iter().enumerate() {
@@ -362,10 +360,10 @@ impl Compiler<'_> {
             match cap.source() {
                 Some(crate::spec::CaptureSource::Json(_)) => capture_body = true,
                 Some(crate::spec::CaptureSource::Header(h)) => {
-                    capture_headers.push(h.to_ascii_lowercase())
+                    capture_headers.push(h.to_ascii_lowercase());
                 }
                 Some(crate::spec::CaptureSource::Cookie(_)) => {
-                    capture_headers.push("set-cookie".into())
+                    capture_headers.push("set-cookie".into());
                 }
                 None => return Err(fail(format!("capture `{n}` must name exactly one source"))),
             }
@@ -388,7 +386,7 @@ impl Compiler<'_> {
             expect: step.expect_status.clone(),
             think: step
                 .think_time
-                .map(|t| t.bounds())
+                .map(super::scenario::ThinkTime::bounds)
                 .filter(|(_, max)| !max.is_zero()),
             repeat: step.repeat.max(1),
             clears: Vec::new(),

@@ -148,10 +148,10 @@ fn summary(loaded: &LoadedScenario) -> String {
         .iter()
         .map(|f| f.on_start.len() + f.flow.len() + f.on_stop.len())
         .sum();
-    let run_time = s
-        .run_time
-        .map(|d| humantime::format_duration(d.0).to_string())
-        .unwrap_or_else(|| "no default run time".into());
+    let run_time = s.run_time.map_or_else(
+        || "no default run time".into(),
+        |d| humantime::format_duration(d.0).to_string(),
+    );
     format!(
         "scenario of {}: {} flow{}, {} step{}, {} user{}, {}",
         s.spec,

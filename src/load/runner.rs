@@ -411,8 +411,7 @@ enum Skip {
 fn build(user: &GooseUser, step: &StepPlan) -> Result<reqwest::RequestBuilder, Skip> {
     let slots: &[Option<String>] = user
         .get_session_data::<UserState>()
-        .map(|s| s.slots.as_slice())
-        .unwrap_or(&[]);
+        .map_or(&[], |s| s.slots.as_slice());
     let mut scratch = String::new();
     let path = match step.path.as_static() {
         Some(p) => p,

@@ -51,7 +51,7 @@ pub(crate) fn check(loaded: &LoadedScenario) -> Vec<(String, String)> {
         check_think_time(tt, "/think_time", &mut out);
     }
     if s.flows.is_empty() && s.flow.is_empty() {
-        out.push(("".into(), "give either `flow` or `flows`".into()));
+        out.push((String::new(), "give either `flow` or `flows`".into()));
     }
 
     let single = s.flows.is_empty();
@@ -261,7 +261,7 @@ pub(crate) fn operation_names(
     }
     texts.extend(op.headers.values().cloned());
     match &op.body {
-        Some(Body::Json(v)) | Some(Body::Jsonapi(v)) => template::json_strings(v, &mut texts),
+        Some(Body::Json(v) | Body::Jsonapi(v)) => template::json_strings(v, &mut texts),
         Some(Body::Form(fields)) => texts.extend(fields.values().cloned()),
         Some(Body::Raw(s)) => texts.push(s.clone()),
         Some(Body::Empty(_)) | None => {}

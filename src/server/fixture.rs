@@ -292,7 +292,7 @@ mod tests {
             .by_id(Kind::User, 5)
             .and_then(|a| a.profile.clone())
             .unwrap();
-        assert_eq!(user.as_object().map(|o| o.len()), Some(12));
+        assert_eq!(user.as_object().map(serde_json::Map::len), Some(12));
         assert_eq!(
             user["image"],
             "host/sessions/session-user-l/5/static/Users/default-user-image.jpeg"
@@ -302,7 +302,7 @@ mod tests {
             .by_id(Kind::Client, 1)
             .and_then(|a| a.profile.clone())
             .unwrap();
-        assert_eq!(client.as_object().map(|o| o.len()), Some(10));
+        assert_eq!(client.as_object().map(serde_json::Map::len), Some(10));
         assert!(dir.by_id(Kind::Client, 5).is_none());
         assert_eq!(
             dir.by_id(Kind::User, 6).map(|a| a.login.as_str()),

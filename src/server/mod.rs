@@ -145,7 +145,7 @@ impl ServerConfig {
 /// The default [`ServerConfig::hash_workers`]: one per core (`std::thread::available_parallelism`),
 /// 1 when that is unknown. argon2 is CPU-bound, so more workers only add memory, not throughput.
 pub fn default_hash_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
 /// The default [`ServerConfig::hash_queue`] is this many logins per worker: a waiting login holds a

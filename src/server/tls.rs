@@ -81,7 +81,10 @@ impl ServerTls {
     /// check its [`fingerprint_sha256`](ServerTls::fingerprint_sha256).
     pub fn self_signed() -> Result<ServerTls, ServerTlsError> {
         let generate = |e: rcgen::Error| ServerTlsError::Generate(e.to_string());
-        let names: Vec<String> = SELF_SIGNED_NAMES.iter().map(|n| n.to_string()).collect();
+        let names: Vec<String> = SELF_SIGNED_NAMES
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         let mut params = rcgen::CertificateParams::new(names).map_err(generate)?;
         params
             .distinguished_name

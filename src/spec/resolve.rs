@@ -139,7 +139,7 @@ pub fn build_request(
 
     let body = match body_tpl {
         None | Some(Body::Empty(_)) => None,
-        Some(Body::Json(v)) | Some(Body::Jsonapi(v)) => {
+        Some(Body::Json(v) | Body::Jsonapi(v)) => {
             Some(template::render_json(v, &|n| vars.get(n))?.to_string())
         }
         Some(Body::Form(fields)) => {

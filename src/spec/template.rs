@@ -100,7 +100,7 @@ pub fn render<'v>(
                 out.push_str(&format!("{:016x}", rand::random::<u64>()));
             }
             Piece::Var("$now") => {
-                out.push_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
+                out.push_str(&httpdate::fmt_http_date(std::time::SystemTime::now()));
             }
             Piece::Var(name) => match lookup(name) {
                 Some(v) => out.push_str(v),

@@ -245,7 +245,7 @@ async fn handle(mut sock: TcpStream, state: Arc<State>) {
                 "Cache-Control: no-store\r\n",
                 body.as_bytes(),
             )
-            .await
+            .await;
         }
         "/echo" | "/echo-string" => {
             // Everything the client sent, back in a header and in the body: redaction must mask both.
@@ -258,7 +258,7 @@ async fn handle(mut sock: TcpStream, state: Arc<State>) {
             };
             let body = serde_json::json!({ "request": req.head, "body": sent }).to_string();
             let extra = format!("X-Echo-Request-Line: {request_line}\r\n");
-            respond(&mut sock, "400 Bad Request", JSON, &extra, body.as_bytes()).await
+            respond(&mut sock, "400 Bad Request", JSON, &extra, body.as_bytes()).await;
         }
         _ => {
             respond(
@@ -268,7 +268,7 @@ async fn handle(mut sock: TcpStream, state: Arc<State>) {
                 "",
                 br#"{"error":"no such path"}"#,
             )
-            .await
+            .await;
         }
     }
 }

@@ -84,7 +84,7 @@ async fn user_lifecycle() {
     assert_eq!(items[0]["device"], "PostmanRuntime/7.28.3");
     assert_eq!(items[1]["device"], "curl/8");
     let user = &items[0]["user"];
-    assert_eq!(user.as_object().map(|o| o.len()), Some(12));
+    assert_eq!(user.as_object().map(serde_json::Map::len), Some(12));
     assert_eq!(user["email"], USER.0);
     assert_eq!(user["phone"], "+79137779135");
     assert_eq!(user["confirmed_email"], true);

@@ -150,7 +150,7 @@ async fn drf_burst_overflows_into_503_then_recovers() {
 #[test]
 fn defaults_are_one_worker_per_core_and_a_queue_per_worker() {
     let config = ServerConfig::new(Dialect::RailsJwt);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     assert_eq!(config.hash_workers, cores);
     assert_eq!(config.hash_queue, cores * QUEUE_PER_WORKER);
 }

@@ -65,7 +65,7 @@ async fn login_answers_a_jwt() {
         "weak ETag of the body"
     );
     let body = r.json();
-    assert_eq!(body.as_object().map(|o| o.len()), Some(1));
+    assert_eq!(body.as_object().map(serde_json::Map::len), Some(1));
     let token = body["auth_token"].as_str().unwrap();
     assert_eq!(jwt_header(token)["alg"], "HS256");
     let claims = jwt_claims(token);

@@ -306,9 +306,7 @@ pub fn etag_syntax(resp: &ResponseData, name: &str, kind: EtagKind) -> CheckResu
 /// Whether `value` is an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only HTTP-date form a
 /// sender may generate (RFC 9110 §5.6.7).
 pub fn is_imf_fixdate(value: &str) -> bool {
-    httpdate::parse_http_date(value)
-        .map(|t| httpdate::fmt_http_date(t) == value)
-        .unwrap_or(false)
+    httpdate::parse_http_date(value).is_ok_and(|t| httpdate::fmt_http_date(t) == value)
 }
 
 /// `header:NAME.http_date`: the value is an IMF-fixdate (RFC 9110 §5.6.7).

@@ -174,7 +174,10 @@ mod tests {
         JwtExpect {
             pointer: "/auth_token".into(),
             alg: alg.map(str::to_owned),
-            claims: claims.iter().map(|c| c.to_string()).collect(),
+            claims: claims
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             unexpired,
         }
     }
