@@ -8,6 +8,7 @@
 //! handshake is named. [`cli`] sits on top of everything and is the only code that knows the
 //! command line. See `docs/architecture.md`.
 
+pub mod builtin;
 pub mod check;
 pub mod cli;
 pub mod document;

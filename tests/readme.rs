@@ -182,3 +182,63 @@ fn the_readme_tour_runs_as_written() {
         );
     }
 }
+
+/// After `cargo install`, outside the repository: the shipped specs and scenarios are built in.
+#[test]
+fn shipped_specs_and_scenarios_work_from_any_directory() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(crate::support::bin())
+            .args(args)
+            .current_dir(elsewhere.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("the binary runs")
+    };
+    let out = run(&["list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let listed = String::from_utf8_lossy(&out.stdout);
+    for name in ["rails-jwt", "drf-sessions", "drf-login-list-logout"] {
+        assert!(listed.contains(name), "{listed}");
+    }
+    assert!(
+        listed.contains("source 002_1e936a5e7d3ba711.txt"),
+        "{listed}"
+    );
+    assert!(listed.contains("built in"), "{listed}");
+    let out = run(&["check", "--spec", "rails-jwt"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("builtin:specs/rails-jwt.json") || stdout.contains("1 spec conforms"),
+        "{stdout}"
+    );
+    let out = run(&[
+        "load",
+        "--scenario",
+        "rails-jwt-login",
+        "--run-time",
+        "1s",
+        "--users",
+        "2",
+        "--hash-cost",
+        "low",
+        "--report",
+        "json:load.json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["check", "--spec", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("known: drf-sessions, form-sessions"), "{err}");
+}

@@ -37,6 +37,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Validate spec and scenario files.
     Lint(LintArgs),
+    /// List the specs and scenarios available (a folder beside the run wins over the built-in ones).
+    List(ListArgs),
 }
 
 /// Flags `check` and `load` share, parsed by the same rules.
@@ -229,6 +231,16 @@ pub struct ServeArgs {
         requires = "tls_self_signed"
     )]
     pub tls_cert_out: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ListArgs {
+    /// Directory holding the specs (the shipped ones are listed when it does not exist).
+    #[arg(long, default_value = "specs", value_name = "DIR")]
+    pub specs_dir: PathBuf,
+    /// Directory holding the scenarios (the shipped ones are listed when it does not exist).
+    #[arg(long, default_value = "scenarios", value_name = "DIR")]
+    pub scenarios_dir: PathBuf,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -13,7 +13,7 @@ use crate::check::{CheckPlan, Progress, RunOptions};
 use crate::report::{
     parse_report_arg, write_report, write_terminal, ReportFormat, TerminalOptions,
 };
-use crate::spec::{find_spec, load_spec, spec_files, LoadedSpec, Vars};
+use crate::spec::{all_specs, load_spec_named, LoadedSpec, Vars};
 use crate::stop::Stop;
 
 /// Everything `check` needs, parsed from the command line.
@@ -94,31 +94,27 @@ pub fn check_plan(args: &CheckArgs) -> Result<Prepared, String> {
     Ok(Prepared { plan, reports })
 }
 
-/// Loads the named specs (names or files), or every spec of `dir`.
+/// Loads the named specs (names or files), or every spec of `dir` (the shipped ones when `dir`
+/// does not exist).
 fn load_specs(names: &[String], dir: &Path) -> Result<Vec<LoadedSpec>, String> {
-    let files = if names.is_empty() {
-        let files = spec_files(dir).map_err(|e| e.to_string())?;
-        if files.is_empty() {
+    if names.is_empty() {
+        let specs = all_specs(dir).map_err(|e| e.to_string())?;
+        if specs.is_empty() {
             return Err(format!(
                 "no spec files (*.json) in {}: pass --spec FILE or --specs-dir DIR",
                 dir.display()
             ));
         }
-        files
-    } else {
-        let mut files: Vec<PathBuf> = Vec::new();
-        for n in names {
-            let f = find_spec(dir, n).map_err(|e| e.to_string())?;
-            if !files.contains(&f) {
-                files.push(f);
-            }
+        return Ok(specs);
+    }
+    let mut specs: Vec<LoadedSpec> = Vec::new();
+    for n in names {
+        let loaded = load_spec_named(dir, n).map_err(|e| e.to_string())?;
+        if !specs.iter().any(|s| s.path == loaded.path) {
+            specs.push(loaded);
         }
-        files
-    };
-    files
-        .iter()
-        .map(|f| load_spec(f).map_err(|e| e.to_string()))
-        .collect()
+    }
+    Ok(specs)
 }
 
 /// One line per spec on stderr.

@@ -91,15 +91,16 @@ pub fn load_profile(
             .join("\nerror: ")
     };
     let (profile, map) = profile::load_profile(path).map_err(lines)?;
-    let spec_path = if profile.spec.ends_with(".json") || profile.spec.contains('/') {
-        path.parent()
+    let loaded = if profile.spec.ends_with(".json") || profile.spec.contains('/') {
+        let spec_path = path
+            .parent()
             .unwrap_or(std::path::Path::new("."))
-            .join(&profile.spec)
+            .join(&profile.spec);
+        crate::spec::load_spec(&spec_path).map_err(|e| e.to_string())?
     } else {
-        crate::spec::find_spec(specs_dir, &profile.spec)
+        crate::spec::load_spec_named(specs_dir, &profile.spec)
             .map_err(|e| format!("{}: /spec: {e}", path.display()))?
     };
-    let loaded = crate::spec::load_spec(&spec_path).map_err(|e| e.to_string())?;
     let (spec, applied) = profile::apply(&profile, path, &map, &loaded).map_err(lines)?;
     Ok(ProfileApplied { spec, applied })
 }

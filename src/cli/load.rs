@@ -9,11 +9,10 @@ use super::args::LoadArgs;
 use super::common::{load_profile, read_env, var_map, warn_insecure};
 use super::progress::LoadProgress;
 use super::{exit, exit_code};
-use crate::load::loader::find_scenario;
 use crate::load::plan::{Bounds, DEFAULT_USERS};
 use crate::load::report::{self, LoadReportFormat};
 use crate::load::threshold::parse_all;
-use crate::load::{load_scenario, LoadOutcome, LoadPlan, LoadResults};
+use crate::load::{load_scenario_named, LoadOutcome, LoadPlan, LoadResults};
 use crate::stop::Stop;
 
 /// Everything `load` needs, parsed from the command line.
@@ -26,9 +25,9 @@ pub struct Prepared {
 /// Turns the arguments into a plan, refusing everything it can before the run (all problems at
 /// once where possible).
 pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
-    let path =
-        find_scenario(&args.scenarios_dir, &args.scenario).map_err(|e| vec![e.to_string()])?;
-    let mut loaded = load_scenario(&path, &args.target.specs_dir).map_err(|e| e.lines())?;
+    let mut loaded =
+        load_scenario_named(&args.scenarios_dir, &args.scenario, &args.target.specs_dir)
+            .map_err(|e| e.lines())?;
     let mut errors: Vec<String> = Vec::new();
     let mut target_args = args.target.clone();
     if let Some(profile) = &args.target.profile {

@@ -7,6 +7,7 @@ pub mod args;
 mod check;
 pub mod common;
 mod lint;
+mod list;
 mod load;
 mod progress;
 mod serve;
@@ -107,6 +108,7 @@ async fn dispatch(command: Command, stop: &Stop) -> u8 {
         Command::Load(args) => load::run(args, stop).await,
         Command::Serve(args) => serve::run(args, stop).await,
         Command::Lint(args) => lint::run(args),
+        Command::List(args) => list::run(&args),
     }
 }
 

@@ -60,6 +60,37 @@ pub fn find_scenario(dir: &Path, name_or_file: &str) -> Result<PathBuf, Scenario
     Ok(document::find_document("scenario", name_or_file, dir)?)
 }
 
+/// Loads a scenario by name or path: a path is read; a name is `DIR/NAME.json` when that file
+/// exists, else the shipped scenario of that name (`builtin:scenarios/NAME.json`). Its spec is
+/// found the same way in `specs_dir`.
+pub fn load_scenario_named(
+    dir: &Path,
+    name_or_file: &str,
+    specs_dir: &Path,
+) -> Result<LoadedScenario, ScenarioError> {
+    match document::find_document("scenario", name_or_file, dir) {
+        Ok(path) => load_scenario(&path, specs_dir),
+        Err(DocumentError::NotFound {
+            kind,
+            name,
+            dir,
+            known,
+        }) => match crate::builtin::scenario(&name) {
+            Some(b) => {
+                load_scenario_str(Path::new(&format!("builtin:{}", b.path)), b.text, specs_dir)
+            }
+            None => Err(DocumentError::NotFound {
+                kind,
+                name,
+                dir,
+                known: crate::spec::load::with_builtin(&known, crate::builtin::SCENARIOS),
+            }
+            .into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Loads a scenario file, its spec (from `specs_dir`), and checks both together.
 pub fn load_scenario(path: &Path, specs_dir: &Path) -> Result<LoadedScenario, ScenarioError> {
     let bytes = document::read_file(path)?;
@@ -83,8 +114,7 @@ fn load_scenario_bytes(
     let doc = document::load::<Scenario>(path, bytes, &SCHEMA, |_, _| Vec::new())
         .map_err(ScenarioError::Document)?;
     let (scenario, source_map) = (doc.value, doc.source_map);
-    let spec = crate::spec::find_spec(specs_dir, &scenario.spec)
-        .and_then(|spec_path| crate::spec::load_spec(&spec_path))
+    let spec = crate::spec::load_spec_named(specs_dir, &scenario.spec)
         .map_err(|source| spec_error(path, &scenario.spec, &source_map, source))?;
     let loaded = LoadedScenario {
         scenario,

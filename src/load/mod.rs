@@ -17,7 +17,7 @@ pub mod scenario;
 mod semantic;
 pub mod threshold;
 
-pub use loader::{lint_scenario_file, load_scenario, ScenarioError};
+pub use loader::{lint_scenario_file, load_scenario, load_scenario_named, ScenarioError};
 pub use plan::{Bounds, CoMitigation, LoadPlan};
 pub use results::{LoadResults, Verdict};
 pub use run::{run, LoadError, LoadOutcome, Observer, Silent};

@@ -62,3 +62,52 @@ pub fn spec_files(dir: &Path) -> Result<Vec<PathBuf>, SpecError> {
 pub fn find_spec(dir: &Path, name_or_file: &str) -> Result<PathBuf, SpecError> {
     document::find_document("spec", name_or_file, dir)
 }
+
+/// Loads a spec by name or path: a path (ending in `.json` or holding a `/`) is read; a name is
+/// `DIR/NAME.json` when that file exists, else the shipped spec of that name compiled into the
+/// binary (shown as `builtin:specs/NAME.json`).
+pub fn load_spec_named(dir: &Path, name_or_file: &str) -> Result<LoadedSpec, SpecError> {
+    match find_spec(dir, name_or_file) {
+        Ok(path) => load_spec(&path),
+        Err(SpecError::NotFound {
+            kind,
+            name,
+            dir,
+            known,
+        }) => match crate::builtin::spec(&name) {
+            Some(b) => load_spec_str(Path::new(&format!("builtin:{}", b.path)), b.text),
+            None => Err(SpecError::NotFound {
+                kind,
+                name,
+                dir,
+                known: with_builtin(&known, crate::builtin::SPECS),
+            }),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// `known` (the folder's names) plus the built-in names it lacks.
+pub(crate) fn with_builtin(known: &str, builtins: &[crate::builtin::Builtin]) -> String {
+    let mut names: Vec<&str> = known
+        .split(", ")
+        .filter(|n| !n.is_empty() && *n != "none")
+        .collect();
+    for b in builtins {
+        if !names.contains(&b.name) {
+            names.push(b.name);
+        }
+    }
+    names.join(", ")
+}
+
+/// Every spec: those of `dir` when it exists, else every shipped one.
+pub fn all_specs(dir: &Path) -> Result<Vec<LoadedSpec>, SpecError> {
+    if dir.is_dir() {
+        return spec_files(dir)?.iter().map(|f| load_spec(f)).collect();
+    }
+    crate::builtin::SPECS
+        .iter()
+        .map(|b| load_spec_str(Path::new(&format!("builtin:{}", b.path)), b.text))
+        .collect()
+}

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 /// Escapes one JSON pointer reference token (RFC 6901).
 pub(crate) use crate::document::source_map::escape as pointer_token;
-pub use load::{find_spec, load_spec, load_spec_str, spec_files, SpecError};
+pub use load::{
+    all_specs, find_spec, load_spec, load_spec_named, load_spec_str, spec_files, SpecError,
+};
 pub use model::*;
 pub use resolve::{build_request, extract, MissingVariable, Vars};
 
