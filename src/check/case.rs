@@ -11,7 +11,7 @@ use super::outcome::{CaseStatus, CheckResult, StepError, StepErrorKind};
 use crate::http::{RequestData, ResponseData};
 use crate::redact::Redactor;
 use crate::spec::template::TemplateError;
-use crate::spec::{build_request, extract, LoadedSpec, Vars};
+use crate::spec::{build_request, extract_with, LoadedSpec, Vars};
 use crate::stop::Stop;
 
 /// What every case of one spec shares.
@@ -160,7 +160,12 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
         };
 
         for (name, capture) in op.capture.iter().chain(step.capture.iter()) {
-            match extract(capture, &response) {
+            // A JSONPath query sees the step's `with` values and the captures so far.
+            let lookup = vars
+                .with_overrides(&step.with)
+                .unwrap_or_else(|_| vars.clone());
+            let found = extract_with(capture, &response, |n| lookup.get(n));
+            match found {
                 Ok(value) => {
                     vars.set(name, value, capture.secret);
                     capture_failures.remove(name);

@@ -359,8 +359,24 @@ impl Compiler<'_> {
         // Only what a step of this flow reads is captured: a response that is expected to
         // carry nothing (a 401) is then not parsed at all.
         for (n, cap) in op.capture.iter().filter(|(n, _)| used.contains(*n)) {
+            let mut cap = cap.clone();
             match cap.source() {
                 Some(crate::spec::CaptureSource::Json(_)) => capture_body = true,
+                Some(crate::spec::CaptureSource::JsonPath(q)) => {
+                    // Rendered once, here: a load run's users share the spec's variables.
+                    let vars = self
+                        .vars
+                        .with_overrides(&step.with)
+                        .map_err(|e| fail(format!("capture `{n}`: {e}")))?;
+                    let rendered = vars.render(q).map_err(|e| {
+                        fail(format!(
+                            "capture `{n}`: its JSONPath may name only spec variables in a load \
+                             scenario ({e})"
+                        ))
+                    })?;
+                    cap.jsonpath = Some(rendered);
+                    capture_body = true;
+                }
                 Some(crate::spec::CaptureSource::Header(h)) => {
                     capture_headers.push(h.to_ascii_lowercase())
                 }
@@ -369,7 +385,7 @@ impl Compiler<'_> {
                 }
                 None => return Err(fail(format!("capture `{n}` must name exactly one source"))),
             }
-            captures.push((self.slot(n), cap.clone()));
+            captures.push((self.slot(n), cap));
         }
         capture_headers.sort();
         capture_headers.dedup();

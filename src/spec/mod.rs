@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use crate::document::source_map::escape as pointer_token;
 pub use load::{find_spec, load_spec, load_spec_str, spec_files, SpecError};
 pub use model::*;
-pub use resolve::{build_request, extract, MissingVariable, Vars};
+pub use resolve::{build_request, extract, extract_with, parse_jsonpath, MissingVariable, Vars};
 
 /// A place in a source file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -161,13 +161,17 @@ impl Body {
     }
 }
 
-/// Where a captured value comes from: exactly one of `json`, `header`, `cookie`.
+/// Where a captured value comes from: exactly one of `json`, `jsonpath`, `header`, `cookie`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Capture {
     /// JSON pointer into the response body (`/data/id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<String>,
+    /// JSONPath query (RFC 9535) into the response body, templated before it is parsed; the first
+    /// node it selects is captured (`$[?@.device == '{{device}}'].id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jsonpath: Option<String>,
     /// Response header name (case-insensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<String>,
@@ -183,17 +187,28 @@ pub struct Capture {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureSource<'a> {
     Json(&'a str),
+    JsonPath(&'a str),
     Header(&'a str),
     Cookie(&'a str),
 }
 
 impl Capture {
+    /// Whether the body is read (a `json` or `jsonpath` capture).
+    pub fn reads_body(&self) -> bool {
+        self.json.is_some() || self.jsonpath.is_some()
+    }
+
     /// The one source this capture names; `None` if it names zero or several (a load error).
     pub fn source(&self) -> Option<CaptureSource<'_>> {
-        match (&self.json, &self.header, &self.cookie) {
-            (Some(p), None, None) => Some(CaptureSource::Json(p)),
-            (None, Some(h), None) => Some(CaptureSource::Header(h)),
-            (None, None, Some(c)) => Some(CaptureSource::Cookie(c)),
+        let sources = [
+            self.json.as_deref().map(CaptureSource::Json),
+            self.jsonpath.as_deref().map(CaptureSource::JsonPath),
+            self.header.as_deref().map(CaptureSource::Header),
+            self.cookie.as_deref().map(CaptureSource::Cookie),
+        ];
+        let mut given = sources.into_iter().flatten();
+        match (given.next(), given.next()) {
+            (Some(one), None) => Some(one),
             _ => None,
         }
     }

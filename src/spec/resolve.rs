@@ -168,18 +168,38 @@ fn form_encode(s: &str) -> String {
     percent_encode(s).replace("%20", "+")
 }
 
-/// The value a capture takes from a response, or why there is none.
+/// The value a capture takes from a response, or why there is none. A `jsonpath` query is
+/// rendered without variables (see [`extract_with`]).
 pub fn extract(capture: &Capture, resp: &ResponseData) -> Result<String, String> {
+    extract_with(capture, resp, |_| None)
+}
+
+/// The value a capture takes from a response, or why there is none; a `jsonpath` query is
+/// rendered with `lookup` first (the case's variables and the captures so far).
+pub fn extract_with<'v>(
+    capture: &Capture,
+    resp: &ResponseData,
+    lookup: impl Fn(&str) -> Option<&'v str>,
+) -> Result<String, String> {
     match capture.source() {
         Some(CaptureSource::Json(pointer)) => {
             let json = resp.json()?;
             match json.pointer(pointer) {
-                Some(serde_json::Value::String(s)) => Ok(s.clone()),
-                Some(serde_json::Value::Null) | None => {
-                    Err(format!("no value at JSON pointer `{pointer}` of the body"))
-                }
-                Some(other) => Ok(other.to_string()),
+                Some(value) => json_value(value)
+                    .ok_or_else(|| format!("no value at JSON pointer `{pointer}` of the body")),
+                None => Err(format!("no value at JSON pointer `{pointer}` of the body")),
             }
+        }
+        Some(CaptureSource::JsonPath(query)) => {
+            let query = template::render(query, lookup)
+                .map_err(|e| format!("cannot render the JSONPath `{query}`: {e}"))?;
+            let path = parse_jsonpath(&query)
+                .map_err(|why| format!("the JSONPath `{query}` does not parse: {why}"))?;
+            let json = resp.json()?;
+            path.query(&json)
+                .first()
+                .and_then(json_value)
+                .ok_or_else(|| format!("the JSONPath `{query}` selects nothing in the body"))
         }
         Some(CaptureSource::Header(name)) => resp
             .header(name)
@@ -193,6 +213,73 @@ pub fn extract(capture: &Capture, resp: &ResponseData) -> Result<String, String>
                 (n.trim() == name).then(|| v.trim().to_owned())
             })
             .ok_or_else(|| format!("no `{name}` cookie in Set-Cookie")),
-        None => Err("a capture must name exactly one of json, header, cookie".into()),
+        None => Err("a capture must name exactly one of json, jsonpath, header, cookie".into()),
+    }
+}
+
+/// A captured JSON value: a string as it is, `null` as nothing, another value as its JSON text.
+fn json_value(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// Parses a JSONPath query (RFC 9535); the error on one line.
+pub fn parse_jsonpath(query: &str) -> Result<serde_json_path::JsonPath, String> {
+    serde_json_path::JsonPath::parse(query).map_err(|e| {
+        let text = e.to_string();
+        text.lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("invalid")
+            .trim()
+            .to_owned()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(text: &str) -> ResponseData {
+        ResponseData {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: text.as_bytes().to_vec(),
+            truncated: false,
+        }
+    }
+
+    fn path(q: &str) -> Capture {
+        Capture {
+            jsonpath: Some(q.to_owned()),
+            ..Capture::default()
+        }
+    }
+
+    #[test]
+    fn jsonpath_takes_the_first_match_after_rendering() {
+        let list =
+            body(r#"[{"id":1,"device":"okhttp"},{"id":7,"device":"me"},{"id":9,"device":"me"}]"#);
+        let lookup = |n: &str| (n == "device").then_some("me");
+        let cap = path("$[?@.device == '{{device}}'].id");
+        assert_eq!(extract_with(&cap, &list, lookup).as_deref(), Ok("7"));
+        let cap = path("$[?@.id == {{sid}}].device");
+        let lookup = |n: &str| (n == "sid").then_some("9");
+        assert_eq!(extract_with(&cap, &list, lookup).as_deref(), Ok("me"));
+        let cap = path("$[?@.device == 'nobody'].id");
+        let err = extract_with(&cap, &list, |_| None).unwrap_err();
+        assert!(err.contains("selects nothing"), "{err}");
+        // Without a value for the placeholder the query cannot be rendered.
+        let err = extract(&path("$[?@.device == '{{device}}']"), &list).unwrap_err();
+        assert!(err.contains("cannot render"), "{err}");
+        let err = extract(&path("$[?@.id =="), &list).unwrap_err();
+        assert!(
+            err.contains("does not parse") && !err.contains('\n'),
+            "{err}"
+        );
+        let err = extract(&path("$[0].id"), &body("not json")).unwrap_err();
+        assert!(!err.is_empty());
     }
 }

@@ -13,7 +13,10 @@ use super::template::{self, TemplateError, BUILTINS};
 
 mod templates;
 
-use templates::{body_templates, expect_templates, map_templates, operation_templates, ptr, Tpl};
+use templates::{
+    body_templates, capture_templates, expect_templates, map_templates, operation_templates, ptr,
+    Tpl,
+};
 
 /// One semantic problem, at the JSON pointer of the value at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +126,40 @@ fn is_header_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
+/// Why a (templated) JSONPath query does not parse, if it does not. Placeholders are tried as a
+/// number (`0`) and as a name (`a`): the query is valid when one of the two parses.
+fn jsonpath_problem(query: &str) -> Option<String> {
+    let Ok(pieces) = template::parse(query) else {
+        // A template that does not parse is reported as such.
+        return None;
+    };
+    let mut why = String::new();
+    for stand_in in ["0", "a"] {
+        let text: String = pieces
+            .iter()
+            .map(|p| match p {
+                template::Piece::Text(t) => *t,
+                template::Piece::Var(_) => stand_in,
+            })
+            .collect();
+        match super::resolve::parse_jsonpath(&text) {
+            Ok(_) => return None,
+            Err(e) if why.is_empty() => why = e,
+            Err(_) => {}
+        }
+    }
+    let read_as = if pieces.iter().any(|p| matches!(p, template::Piece::Var(_))) {
+        " (each placeholder read as `0`)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "`{}` is not a JSONPath query (RFC 9535){read_as}: {}",
+        clip(query, 60),
+        clip(&why, 120)
+    ))
+}
+
 /// The message of a regex that does not compile, on one line.
 fn regex_problem(pattern: &str) -> Option<String> {
     let err = regex::Regex::new(pattern).err()?;
@@ -179,6 +216,7 @@ impl<'s> Validator<'s> {
     fn check_capture(&mut self, capture: &Capture, pointer: String) {
         let named: Vec<&str> = [
             ("json", capture.json.is_some()),
+            ("jsonpath", capture.jsonpath.is_some()),
             ("header", capture.header.is_some()),
             ("cookie", capture.cookie.is_some()),
         ]
@@ -193,13 +231,18 @@ impl<'s> Validator<'s> {
             };
             self.problem(
                 pointer,
-                format!("a capture names exactly one of `json`, `header`, `cookie`; this one names {names}"),
+                format!("a capture names exactly one of `json`, `jsonpath`, `header`, `cookie`; this one names {names}"),
             );
             return;
         }
         if let Some(p) = &capture.json {
             if !is_json_pointer(p) {
                 self.problem(format!("{pointer}/json"), pointer_message(p));
+            }
+        }
+        if let Some(q) = &capture.jsonpath {
+            if let Some(why) = jsonpath_problem(q) {
+                self.problem(format!("{pointer}/jsonpath"), why);
             }
         }
         if let Some(h) = &capture.header {
@@ -339,6 +382,7 @@ impl<'s> Validator<'s> {
         if let Some(body) = &step.body {
             body_templates(body, &format!("{base}/body"), &mut tpls);
         }
+        capture_templates(&step.capture, &format!("{base}/capture"), &mut tpls);
         self.check_names(&tpls, &here, unknown_here);
 
         // Captures of this step (the operation's and the step's own) are known from here on.
@@ -383,6 +427,7 @@ impl<'s> Validator<'s> {
                 body_templates(body, &format!("{op_base}/body"), &mut tpls);
             }
         }
+        capture_templates(&op.capture, &format!("{op_base}/capture"), &mut tpls);
         for (k, v) in &spec.headers {
             if !step_sets(k) && !op.headers.keys().any(|h| h.eq_ignore_ascii_case(k)) {
                 tpls.push(Tpl {
