@@ -3,6 +3,7 @@
 pub mod lint;
 pub mod load;
 pub mod model;
+pub mod needs;
 pub mod profile;
 pub mod resolve;
 pub mod template;

@@ -181,6 +181,10 @@ pub struct Capture {
     /// Redact the captured value everywhere.
     #[serde(default, skip_serializing_if = "is_false")]
     pub secret: bool,
+    /// The value may be absent: finding nothing is not a failure even when a later step uses it
+    /// (that step then cannot be built, an error, unless a `when` skips it).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
 }
 
 /// The source of a [`Capture`], once validated.

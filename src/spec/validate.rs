@@ -25,6 +25,56 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The templated strings of a step: those of its request (the called operation's, with the step's
+/// overrides, the spec-wide headers it sends and the captures' queries; not the `with` values) and
+/// those of its expectations.
+pub(crate) fn step_templates<'s>(spec: &'s Spec, step: &'s Step) -> (Vec<&'s str>, Vec<&'s str>) {
+    let mut request = Vec::new();
+    for v in step.headers.values().flatten() {
+        request.push(Tpl {
+            pointer: String::new(),
+            text: v,
+        });
+    }
+    if let Some(body) = &step.body {
+        body_templates(body, "", &mut request);
+    }
+    capture_templates(&step.capture, "", &mut request);
+    if let Some(op) = spec.operations.get(&step.call) {
+        let step_sets = |name: &str| step.headers.keys().any(|h| h.eq_ignore_ascii_case(name));
+        request.push(Tpl {
+            pointer: String::new(),
+            text: &op.path,
+        });
+        map_templates(&op.query, "", &mut request);
+        for (k, v) in &op.headers {
+            if !step_sets(k) {
+                request.push(Tpl {
+                    pointer: String::new(),
+                    text: v,
+                });
+            }
+        }
+        if step.body.is_none() {
+            if let Some(body) = &op.body {
+                body_templates(body, "", &mut request);
+            }
+        }
+        capture_templates(&op.capture, "", &mut request);
+        for (k, v) in &spec.headers {
+            if !step_sets(k) && !op.headers.keys().any(|h| h.eq_ignore_ascii_case(k)) {
+                request.push(Tpl {
+                    pointer: String::new(),
+                    text: v,
+                });
+            }
+        }
+    }
+    let expect = expect_templates(&step.expect, "");
+    let texts = |t: Vec<Tpl<'s>>| t.into_iter().map(|t| t.text).collect();
+    (texts(request), texts(expect))
+}
+
 /// Every semantic problem of `spec`, in document order of discovery.
 pub fn validate(spec: &Spec) -> Vec<Problem> {
     let mut everywhere = Scope::default();
