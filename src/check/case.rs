@@ -280,6 +280,7 @@ fn capture_target(capture: &Capture) -> String {
         Some(CaptureSource::JsonPath(q)) => format!("a node selected by `{q}` in the body"),
         Some(CaptureSource::Header(h)) => format!("the `{h}` header"),
         Some(CaptureSource::Cookie(c)) => format!("the `{c}` cookie in Set-Cookie"),
+        Some(CaptureSource::JwtClaim(j)) => format!("the `{}` claim of a JWT", j.claim),
         None => "a value".to_owned(),
     }
 }

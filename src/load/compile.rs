@@ -383,6 +383,16 @@ impl Compiler<'_> {
                 Some(crate::spec::CaptureSource::Cookie(_)) => {
                     capture_headers.push("set-cookie".into())
                 }
+                Some(crate::spec::CaptureSource::JwtClaim(j)) => match (&j.json, &j.header) {
+                    (Some(_), _) => capture_body = true,
+                    (None, Some(h)) => capture_headers.push(h.to_ascii_lowercase()),
+                    (None, None) => {
+                        return Err(fail(format!(
+                            "capture `{n}`: a `jwt_claim` from a captured value is not supported \
+                             by load; take the token from `json` or `header`"
+                        )))
+                    }
+                },
                 None => return Err(fail(format!("capture `{n}` must name exactly one source"))),
             }
             captures.push((self.slot(n), cap));

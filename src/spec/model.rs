@@ -178,6 +178,9 @@ pub struct Capture {
     /// Cookie name in `Set-Cookie`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cookie: Option<String>,
+    /// A claim of a JWT's payload, decoded without verifying the signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_claim: Option<JwtClaim>,
     /// Redact the captured value everywhere.
     #[serde(default, skip_serializing_if = "is_false")]
     pub secret: bool,
@@ -187,6 +190,32 @@ pub struct Capture {
     pub optional: bool,
 }
 
+/// A claim of a JWT taken from exactly one of: a value captured so far (`from`), a JSON pointer of
+/// this response's body (`json`), or a header of this response (`header`; a `Bearer ` prefix is
+/// dropped).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtClaim {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// The claim's name in the payload (`user_id`, `exp`).
+    pub claim: String,
+}
+
+impl JwtClaim {
+    /// How many token sources are given (exactly one is valid).
+    pub fn source_count(&self) -> usize {
+        [&self.from, &self.json, &self.header]
+            .iter()
+            .filter(|v| v.is_some())
+            .count()
+    }
+}
+
 /// The source of a [`Capture`], once validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureSource<'a> {
@@ -194,12 +223,15 @@ pub enum CaptureSource<'a> {
     JsonPath(&'a str),
     Header(&'a str),
     Cookie(&'a str),
+    JwtClaim(&'a JwtClaim),
 }
 
 impl Capture {
     /// Whether the body is read (a `json` or `jsonpath` capture).
     pub fn reads_body(&self) -> bool {
-        self.json.is_some() || self.jsonpath.is_some()
+        self.json.is_some()
+            || self.jsonpath.is_some()
+            || self.jwt_claim.as_ref().is_some_and(|j| j.json.is_some())
     }
 
     /// The one source this capture names; `None` if it names zero or several (a load error).
@@ -209,6 +241,7 @@ impl Capture {
             self.jsonpath.as_deref().map(CaptureSource::JsonPath),
             self.header.as_deref().map(CaptureSource::Header),
             self.cookie.as_deref().map(CaptureSource::Cookie),
+            self.jwt_claim.as_ref().map(CaptureSource::JwtClaim),
         ];
         let mut given = sources.into_iter().flatten();
         match (given.next(), given.next()) {

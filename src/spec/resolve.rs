@@ -213,7 +213,56 @@ pub fn extract_with<'v>(
                 (n.trim() == name).then(|| v.trim().to_owned())
             })
             .ok_or_else(|| format!("no `{name}` cookie in Set-Cookie")),
-        None => Err("a capture must name exactly one of json, jsonpath, header, cookie".into()),
+        Some(CaptureSource::JwtClaim(j)) => {
+            let token = if let Some(name) = &j.from {
+                lookup(name)
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("`{name}` has no value to decode as a JWT"))?
+            } else if let Some(pointer) = &j.json {
+                let json = resp.json()?;
+                json.pointer(pointer)
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("no string at JSON pointer `{pointer}` of the body"))?
+            } else if let Some(name) = &j.header {
+                let value = resp
+                    .header(name)
+                    .ok_or_else(|| format!("no `{name}` header in the response"))?;
+                let value = value.trim();
+                match value.get(..7) {
+                    Some(p) if p.eq_ignore_ascii_case("bearer ") => value[7..].trim().to_owned(),
+                    _ => value.to_owned(),
+                }
+            } else {
+                return Err("a `jwt_claim` names exactly one of from, json, header".into());
+            };
+            let payload = jwt_payload(&token)?;
+            payload
+                .get(&j.claim)
+                .and_then(json_value)
+                .ok_or_else(|| format!("the JWT has no `{}` claim", j.claim))
+        }
+        None => Err(
+            "a capture must name exactly one of json, jsonpath, header, cookie, jwt_claim".into(),
+        ),
+    }
+}
+
+/// The payload of a JWT (RFC 7519), decoded without verifying anything.
+fn jwt_payload(token: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    use base64::Engine as _;
+    let mut parts = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("not a JWT (three base64url parts joined by `.`)".into());
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|e| format!("the JWT payload is not base64url: {e}"))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err("the JWT payload is not a JSON object".into()),
     }
 }
 
@@ -256,6 +305,57 @@ mod tests {
             jsonpath: Some(q.to_owned()),
             ..Capture::default()
         }
+    }
+
+    fn jwt(payload: &str) -> String {
+        use base64::Engine as _;
+        let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.sig",
+            e.encode(r#"{"alg":"HS256"}"#),
+            e.encode(payload)
+        )
+    }
+
+    fn claim(from: Option<&str>, json: Option<&str>, header: Option<&str>, c: &str) -> Capture {
+        Capture {
+            jwt_claim: Some(crate::spec::JwtClaim {
+                from: from.map(str::to_owned),
+                json: json.map(str::to_owned),
+                header: header.map(str::to_owned),
+                claim: c.to_owned(),
+            }),
+            ..Capture::default()
+        }
+    }
+
+    #[test]
+    fn jwt_claims_from_a_value_the_body_or_a_header() {
+        let token = jwt(r#"{"user_id":5,"jti":"abc"}"#);
+        let mut resp = body(&format!(r#"{{"access":"{token}"}}"#));
+        resp.headers
+            .push(("authorization".into(), format!("Bearer {token}")));
+        let lookup = |n: &str| (n == "access").then_some(token.as_str());
+        let got = |c: &Capture| extract_with(c, &resp, lookup);
+        assert_eq!(
+            got(&claim(Some("access"), None, None, "user_id")).as_deref(),
+            Ok("5")
+        );
+        assert_eq!(
+            got(&claim(None, Some("/access"), None, "jti")).as_deref(),
+            Ok("abc")
+        );
+        assert_eq!(
+            got(&claim(None, None, Some("Authorization"), "jti")).as_deref(),
+            Ok("abc")
+        );
+        let err = got(&claim(Some("access"), None, None, "exp")).unwrap_err();
+        assert!(err.contains("no `exp` claim"), "{err}");
+        let err = got(&claim(Some("other"), None, None, "exp")).unwrap_err();
+        assert!(err.contains("`other` has no value"), "{err}");
+        let garbage = body(r#"{"access":"not-a-jwt"}"#);
+        let err = extract(&claim(None, Some("/access"), None, "jti"), &garbage).unwrap_err();
+        assert!(err.contains("not a JWT"), "{err}");
     }
 
     #[test]

@@ -269,6 +269,7 @@ impl<'s> Validator<'s> {
             ("jsonpath", capture.jsonpath.is_some()),
             ("header", capture.header.is_some()),
             ("cookie", capture.cookie.is_some()),
+            ("jwt_claim", capture.jwt_claim.is_some()),
         ]
         .into_iter()
         .filter_map(|(n, given)| given.then_some(n))
@@ -281,7 +282,7 @@ impl<'s> Validator<'s> {
             };
             self.problem(
                 pointer,
-                format!("a capture names exactly one of `json`, `jsonpath`, `header`, `cookie`; this one names {names}"),
+                format!("a capture names exactly one of `json`, `jsonpath`, `header`, `cookie`, `jwt_claim`; this one names {names}"),
             );
             return;
         }
@@ -293,6 +294,40 @@ impl<'s> Validator<'s> {
         if let Some(q) = &capture.jsonpath {
             if let Some(why) = jsonpath_problem(q) {
                 self.problem(format!("{pointer}/jsonpath"), why);
+            }
+        }
+        if let Some(j) = &capture.jwt_claim {
+            let at = format!("{pointer}/jwt_claim");
+            if j.source_count() != 1 {
+                self.problem(
+                    at.clone(),
+                    "a `jwt_claim` names exactly one of `from`, `json`, `header`".to_owned(),
+                );
+            }
+            if let Some(p) = &j.json {
+                if !is_json_pointer(p) {
+                    self.problem(format!("{at}/json"), pointer_message(p));
+                }
+            }
+            if let Some(h) = &j.header {
+                if !is_header_name(h) {
+                    self.problem(
+                        format!("{at}/header"),
+                        format!("`{}` is not an HTTP header name", clip(h, 40)),
+                    );
+                }
+            }
+            if let Some(from) = &j.from {
+                if !self.everywhere.knows(from) {
+                    let hint = did_you_mean(from, self.everywhere.names.iter().copied());
+                    self.problem(
+                        format!("{at}/from"),
+                        format!(
+                            "`{}` is not a variable or a capture of this spec{hint}",
+                            clip(from, 40)
+                        ),
+                    );
+                }
             }
         }
         if let Some(h) = &capture.header {
@@ -661,6 +696,40 @@ mod tests {
         for bad in ["a", "a/b", "/a~", "/a~2", "#/a"] {
             assert!(!is_json_pointer(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn jwt_claim_sources_are_checked() {
+        let spec: Spec = serde_json::from_value(serde_json::json!({
+            "name": "t", "title": "t", "source": "t",
+            "operations": { "login": { "method": "POST", "path": "/",
+                "capture": {
+                    "access": { "json": "/access" },
+                    "uid": { "jwt_claim": { "from": "acess", "claim": "user_id" } },
+                    "both": { "jwt_claim": { "json": "x", "header": "A B", "claim": "c" } }
+                } } },
+            "cases": [ { "id": "c", "title": "c", "level": "must", "doc": "d",
+                         "steps": [ { "call": "login" } ] } ]
+        }))
+        .expect("the shape is valid");
+        let problems: Vec<String> = validate(&spec)
+            .into_iter()
+            .map(|p| format!("{}: {}", p.pointer, p.message))
+            .collect();
+        let at = |suffix: &str| problems.iter().any(|p| p.starts_with(suffix));
+        assert!(at("/operations/login/capture/uid/jwt_claim/from: `acess` is not a variable or a capture of this spec (did you mean `access`?)"), "{problems:#?}");
+        assert!(
+            at("/operations/login/capture/both/jwt_claim: a `jwt_claim` names exactly one"),
+            "{problems:#?}"
+        );
+        assert!(
+            at("/operations/login/capture/both/jwt_claim/json: `x` is not a JSON pointer"),
+            "{problems:#?}"
+        );
+        assert!(
+            at("/operations/login/capture/both/jwt_claim/header: `A B` is not an HTTP header name"),
+            "{problems:#?}"
+        );
     }
 
     #[test]
