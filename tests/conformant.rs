@@ -47,35 +47,15 @@ async fn strict_run(variants: Vec<Variant>) -> RunOutcome {
     run_specs(&plan).await
 }
 
-/// Cases of the shipped specs that still fail a conformant variant: checks that are wrong, each
-/// to be rewritten (issue #12, "Fix the shipped specs") and then removed from here. The test fails
-/// when the list is not exactly what fails, so a fixed case cannot stay listed.
-fn known_false_failures(variant: Variant) -> &'static [&'static str] {
-    match variant {
-        Variant::WeakEtags => &[],
-        Variant::NoLastModified => &[],
-        // Needs an order-independent list check (a JSONPath capture with a filter), not yet in
-        // the spec format.
-        Variant::ForeignSessions => &[
-            "drf-sessions/client-sessions-list",
-            "drf-sessions/user-sessions-list",
-        ],
-    }
-}
-
 async fn variant_run(variant: Variant) {
     let outcome = strict_run(vec![variant]).await;
     let failing = not_passing(&outcome);
-    let known: Vec<&str> = known_false_failures(variant).to_vec();
-    let got: Vec<&str> = failing.keys().map(String::as_str).collect();
-    assert_eq!(
-        got, known,
-        "under the conformant variant {variant} exactly the known cases may fail:\n{failing:#?}"
+    assert!(
+        failing.is_empty(),
+        "under the conformant variant {variant} no case may fail:\n{failing:#?}"
     );
     assert!(outcome.specs.iter().all(|s| !s.cases.is_empty()));
-    if known.is_empty() {
-        assert!(outcome.conforms(), "{variant}: a strict check must pass");
-    }
+    assert!(outcome.conforms(), "{variant}: a strict check must pass");
 }
 
 macro_rules! variant_tests {
@@ -104,21 +84,9 @@ fn every_variant_has_a_test() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn all_variants_together_fail_only_the_known_cases() {
+async fn all_variants_together_pass_every_spec_strictly() {
     let outcome = strict_run(Variant::ALL.to_vec()).await;
     let failing = not_passing(&outcome);
-    let mut known: Vec<&str> = Variant::ALL
-        .iter()
-        .flat_map(|v| known_false_failures(*v).iter().copied())
-        .collect();
-    known.sort_unstable();
-    known.dedup();
-    let unexpected: Vec<&String> = failing
-        .keys()
-        .filter(|k| !known.contains(&k.as_str()))
-        .collect();
-    assert!(unexpected.is_empty(), "{failing:#?}");
-    if known.is_empty() {
-        assert!(outcome.conforms());
-    }
+    assert!(failing.is_empty(), "{failing:#?}");
+    assert!(outcome.conforms());
 }

@@ -66,6 +66,7 @@ enum Stage {
 const FIXTURES: &[(&str, Stage)] = &[
     ("bad-body-schema", Stage::Semantic),
     ("bad-capture", Stage::Schema),
+    ("bad-jsonpath", Stage::Semantic),
     ("bad-regex", Stage::Semantic),
     ("bad-same-as", Stage::Semantic),
     ("deep-nesting", Stage::Json),

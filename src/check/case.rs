@@ -4,14 +4,18 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::checks;
 use super::client::ExchangeError;
 use super::client::HttpClient;
 use super::evaluate::{evaluate, SchemaCache, StepEval};
 use super::outcome::{CaseStatus, CheckResult, StepError, StepErrorKind};
 use crate::http::{RequestData, ResponseData};
 use crate::redact::Redactor;
+use crate::spec::needs::required_captures;
 use crate::spec::template::TemplateError;
-use crate::spec::{build_request, extract, LoadedSpec, Vars};
+use crate::spec::{
+    build_request, extract_with, pointer_token, Capture, CaptureSource, LoadedSpec, Vars,
+};
 use crate::stop::Stop;
 
 /// What every case of one spec shares.
@@ -69,6 +73,7 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
     };
     let mut capture_failures: HashMap<String, String> = HashMap::new();
     let mut named: HashMap<String, ResponseData> = HashMap::new();
+    let required = required_captures(&run.loaded.spec, case);
 
     for (j, step) in case.steps.iter().enumerate() {
         if run.stop.is_stopped() {
@@ -159,13 +164,50 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
             Some(Ok(r)) => r,
         };
 
-        for (name, capture) in op.capture.iter().chain(step.capture.iter()) {
-            match extract(capture, &response) {
+        let op_captures = op.capture.iter().map(|(n, c)| {
+            let at = format!(
+                "/operations/{}/capture/{}",
+                pointer_token(&step.call),
+                pointer_token(n)
+            );
+            (n, c, at)
+        });
+        let step_captures = step.capture.iter().map(|(n, c)| {
+            (
+                n,
+                c,
+                format!("/cases/{index}/steps/{j}/capture/{}", pointer_token(n)),
+            )
+        });
+        let mut missing: Vec<CheckResult> = Vec::new();
+        for (name, capture, at) in op_captures.chain(step_captures) {
+            // A JSONPath query sees the step's `with` values and the captures so far.
+            let lookup = vars
+                .with_overrides(&step.with)
+                .unwrap_or_else(|_| vars.clone());
+            let found = extract_with(capture, &response, |n| lookup.get(n));
+            match found {
                 Ok(value) => {
                     vars.set(name, value, capture.secret);
                     capture_failures.remove(name);
+                    missing.retain(|c| c.check != capture_check(name));
                 }
                 Err(why) => {
+                    // A later step needs it and no earlier step provided it: this step fails.
+                    if required[j].contains(name) && vars.get(name).is_none() {
+                        let mut c = checks::fail(
+                            capture_check(name),
+                            format!(
+                                "{} (captured as `{name}`, which a later step uses)",
+                                capture_target(capture)
+                            ),
+                            why.clone(),
+                        );
+                        c.rule = case.rule.clone();
+                        c.location = Some(run.loaded.locate(&at));
+                        missing.retain(|m| m.check != c.check);
+                        missing.push(c);
+                    }
                     capture_failures.insert(
                         name.clone(),
                         format!("step {} (`{}`): {why}", j + 1, step.call),
@@ -188,6 +230,12 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
             schemas: run.schemas,
             now: unix_now(),
         });
+        let mut checks = checks;
+        // A missing capture is the failure of a step whose checks held; after another failure
+        // it is only a consequence of it.
+        if checks.iter().all(|c| c.passed) {
+            checks.extend(missing);
+        }
         let failed = checks.iter().any(|c| !c.passed);
         if let Some(name) = &step.name {
             named.insert(name.clone(), response.clone());
@@ -217,6 +265,23 @@ pub fn skipped_case(index: usize, interrupted: bool) -> RawCase {
         duration: Duration::ZERO,
         redactor: Redactor::new(),
         interrupted,
+    }
+}
+
+/// The name of the check that a required capture found its value.
+fn capture_check(name: &str) -> String {
+    format!("capture:{name}")
+}
+
+/// What a capture looks for, in words.
+fn capture_target(capture: &Capture) -> String {
+    match capture.source() {
+        Some(CaptureSource::Json(p)) => format!("a value at `{p}` of the body"),
+        Some(CaptureSource::JsonPath(q)) => format!("a node selected by `{q}` in the body"),
+        Some(CaptureSource::Header(h)) => format!("the `{h}` header"),
+        Some(CaptureSource::Cookie(c)) => format!("the `{c}` cookie in Set-Cookie"),
+        Some(CaptureSource::JwtClaim(j)) => format!("the `{}` claim of a JWT", j.claim),
+        None => "a value".to_owned(),
     }
 }
 

@@ -357,17 +357,43 @@ impl Compiler<'_> {
         // Only what a step of this flow reads is captured: a response that is expected to
         // carry nothing (a 401) is then not parsed at all.
         for (n, cap) in op.capture.iter().filter(|(n, _)| used.contains(*n)) {
+            let mut cap = cap.clone();
             match cap.source() {
                 Some(crate::spec::CaptureSource::Json(_)) => capture_body = true,
+                Some(crate::spec::CaptureSource::JsonPath(q)) => {
+                    // Rendered once, here: a load run's users share the spec's variables.
+                    let vars = self
+                        .vars
+                        .with_overrides(&step.with)
+                        .map_err(|e| fail(format!("capture `{n}`: {e}")))?;
+                    let rendered = vars.render(q).map_err(|e| {
+                        fail(format!(
+                            "capture `{n}`: its JSONPath may name only spec variables in a load \
+                             scenario ({e})"
+                        ))
+                    })?;
+                    cap.jsonpath = Some(rendered);
+                    capture_body = true;
+                }
                 Some(crate::spec::CaptureSource::Header(h)) => {
                     capture_headers.push(h.to_ascii_lowercase());
                 }
                 Some(crate::spec::CaptureSource::Cookie(_)) => {
                     capture_headers.push("set-cookie".into());
                 }
+                Some(crate::spec::CaptureSource::JwtClaim(j)) => match (&j.json, &j.header) {
+                    (Some(_), _) => capture_body = true,
+                    (None, Some(h)) => capture_headers.push(h.to_ascii_lowercase()),
+                    (None, None) => {
+                        return Err(fail(format!(
+                            "capture `{n}`: a `jwt_claim` from a captured value is not supported \
+                             by load; take the token from `json` or `header`"
+                        )))
+                    }
+                },
                 None => return Err(fail(format!("capture `{n}` must name exactly one source"))),
             }
-            captures.push((self.slot(n), cap.clone()));
+            captures.push((self.slot(n), cap));
         }
         capture_headers.sort();
         capture_headers.dedup();

@@ -3,6 +3,7 @@
 pub mod lint;
 pub mod load;
 pub mod model;
+pub mod needs;
 pub mod profile;
 pub mod resolve;
 pub mod template;
@@ -18,7 +19,7 @@ pub use load::{
     all_specs, find_spec, load_spec, load_spec_named, load_spec_str, spec_files, SpecError,
 };
 pub use model::*;
-pub use resolve::{build_request, extract, MissingVariable, Vars};
+pub use resolve::{build_request, extract, extract_with, parse_jsonpath, MissingVariable, Vars};
 
 /// A place in a source file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

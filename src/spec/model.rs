@@ -161,39 +161,91 @@ impl Body {
     }
 }
 
-/// Where a captured value comes from: exactly one of `json`, `header`, `cookie`.
+/// Where a captured value comes from: exactly one of `json`, `jsonpath`, `header`, `cookie`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Capture {
     /// JSON pointer into the response body (`/data/id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<String>,
+    /// JSONPath query (RFC 9535) into the response body, templated before it is parsed; the first
+    /// node it selects is captured (`$[?@.device == '{{device}}'].id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jsonpath: Option<String>,
     /// Response header name (case-insensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<String>,
     /// Cookie name in `Set-Cookie`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cookie: Option<String>,
+    /// A claim of a JWT's payload, decoded without verifying the signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_claim: Option<JwtClaim>,
     /// Redact the captured value everywhere.
     #[serde(default, skip_serializing_if = "is_false")]
     pub secret: bool,
+    /// The value may be absent: finding nothing is not a failure even when a later step uses it
+    /// (that step then cannot be built, an error, unless a `when` skips it).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
+}
+
+/// A claim of a JWT taken from exactly one of: a value captured so far (`from`), a JSON pointer of
+/// this response's body (`json`), or a header of this response (`header`; a `Bearer ` prefix is
+/// dropped).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtClaim {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// The claim's name in the payload (`user_id`, `exp`).
+    pub claim: String,
+}
+
+impl JwtClaim {
+    /// How many token sources are given (exactly one is valid).
+    pub fn source_count(&self) -> usize {
+        [&self.from, &self.json, &self.header]
+            .iter()
+            .filter(|v| v.is_some())
+            .count()
+    }
 }
 
 /// The source of a [`Capture`], once validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureSource<'a> {
     Json(&'a str),
+    JsonPath(&'a str),
     Header(&'a str),
     Cookie(&'a str),
+    JwtClaim(&'a JwtClaim),
 }
 
 impl Capture {
+    /// Whether the body is read (a `json` or `jsonpath` capture).
+    pub fn reads_body(&self) -> bool {
+        self.json.is_some()
+            || self.jsonpath.is_some()
+            || self.jwt_claim.as_ref().is_some_and(|j| j.json.is_some())
+    }
+
     /// The one source this capture names; `None` if it names zero or several (a load error).
     pub fn source(&self) -> Option<CaptureSource<'_>> {
-        match (&self.json, &self.header, &self.cookie) {
-            (Some(p), None, None) => Some(CaptureSource::Json(p)),
-            (None, Some(h), None) => Some(CaptureSource::Header(h)),
-            (None, None, Some(c)) => Some(CaptureSource::Cookie(c)),
+        let sources = [
+            self.json.as_deref().map(CaptureSource::Json),
+            self.jsonpath.as_deref().map(CaptureSource::JsonPath),
+            self.header.as_deref().map(CaptureSource::Header),
+            self.cookie.as_deref().map(CaptureSource::Cookie),
+            self.jwt_claim.as_ref().map(CaptureSource::JwtClaim),
+        ];
+        let mut given = sources.into_iter().flatten();
+        match (given.next(), given.next()) {
+            (Some(one), None) => Some(one),
             _ => None,
         }
     }

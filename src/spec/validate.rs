@@ -13,13 +13,66 @@ use super::template::{self, TemplateError, BUILTINS};
 
 mod templates;
 
-use templates::{body_templates, expect_templates, map_templates, operation_templates, ptr, Tpl};
+use templates::{
+    body_templates, capture_templates, expect_templates, map_templates, operation_templates, ptr,
+    Tpl,
+};
 
 /// One semantic problem, at the JSON pointer of the value at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub pointer: String,
     pub message: String,
+}
+
+/// The templated strings of a step: those of its request (the called operation's, with the step's
+/// overrides, the spec-wide headers it sends and the captures' queries; not the `with` values) and
+/// those of its expectations.
+pub(crate) fn step_templates<'s>(spec: &'s Spec, step: &'s Step) -> (Vec<&'s str>, Vec<&'s str>) {
+    let mut request = Vec::new();
+    for v in step.headers.values().flatten() {
+        request.push(Tpl {
+            pointer: String::new(),
+            text: v,
+        });
+    }
+    if let Some(body) = &step.body {
+        body_templates(body, "", &mut request);
+    }
+    capture_templates(&step.capture, "", &mut request);
+    if let Some(op) = spec.operations.get(&step.call) {
+        let step_sets = |name: &str| step.headers.keys().any(|h| h.eq_ignore_ascii_case(name));
+        request.push(Tpl {
+            pointer: String::new(),
+            text: &op.path,
+        });
+        map_templates(&op.query, "", &mut request);
+        for (k, v) in &op.headers {
+            if !step_sets(k) {
+                request.push(Tpl {
+                    pointer: String::new(),
+                    text: v,
+                });
+            }
+        }
+        if step.body.is_none() {
+            if let Some(body) = &op.body {
+                body_templates(body, "", &mut request);
+            }
+        }
+        capture_templates(&op.capture, "", &mut request);
+        for (k, v) in &spec.headers {
+            if !step_sets(k) && !op.headers.keys().any(|h| h.eq_ignore_ascii_case(k)) {
+                request.push(Tpl {
+                    pointer: String::new(),
+                    text: v,
+                });
+            }
+        }
+    }
+    let expect = expect_templates(&step.expect, "");
+    let texts = |t: Vec<Tpl<'s>>| t.into_iter().map(|t| t.text).collect();
+    (texts(request), texts(expect))
 }
 
 /// Every semantic problem of `spec`, in document order of discovery.
@@ -123,6 +176,40 @@ fn is_header_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
+/// Why a (templated) JSONPath query does not parse, if it does not. Placeholders are tried as a
+/// number (`0`) and as a name (`a`): the query is valid when one of the two parses.
+fn jsonpath_problem(query: &str) -> Option<String> {
+    let Ok(pieces) = template::parse(query) else {
+        // A template that does not parse is reported as such.
+        return None;
+    };
+    let mut why = String::new();
+    for stand_in in ["0", "a"] {
+        let text: String = pieces
+            .iter()
+            .map(|p| match p {
+                template::Piece::Text(t) => *t,
+                template::Piece::Var(_) => stand_in,
+            })
+            .collect();
+        match super::resolve::parse_jsonpath(&text) {
+            Ok(_) => return None,
+            Err(e) if why.is_empty() => why = e,
+            Err(_) => {}
+        }
+    }
+    let read_as = if pieces.iter().any(|p| matches!(p, template::Piece::Var(_))) {
+        " (each placeholder read as `0`)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "`{}` is not a JSONPath query (RFC 9535){read_as}: {}",
+        clip(query, 60),
+        clip(&why, 120)
+    ))
+}
+
 /// The message of a regex that does not compile, on one line.
 fn regex_problem(pattern: &str) -> Option<String> {
     let err = regex::Regex::new(pattern).err()?;
@@ -179,8 +266,10 @@ impl<'s> Validator<'s> {
     fn check_capture(&mut self, capture: &Capture, pointer: String) {
         let named: Vec<&str> = [
             ("json", capture.json.is_some()),
+            ("jsonpath", capture.jsonpath.is_some()),
             ("header", capture.header.is_some()),
             ("cookie", capture.cookie.is_some()),
+            ("jwt_claim", capture.jwt_claim.is_some()),
         ]
         .into_iter()
         .filter_map(|(n, given)| given.then_some(n))
@@ -193,13 +282,52 @@ impl<'s> Validator<'s> {
             };
             self.problem(
                 pointer,
-                format!("a capture names exactly one of `json`, `header`, `cookie`; this one names {names}"),
+                format!("a capture names exactly one of `json`, `jsonpath`, `header`, `cookie`, `jwt_claim`; this one names {names}"),
             );
             return;
         }
         if let Some(p) = &capture.json {
             if !is_json_pointer(p) {
                 self.problem(format!("{pointer}/json"), pointer_message(p));
+            }
+        }
+        if let Some(q) = &capture.jsonpath {
+            if let Some(why) = jsonpath_problem(q) {
+                self.problem(format!("{pointer}/jsonpath"), why);
+            }
+        }
+        if let Some(j) = &capture.jwt_claim {
+            let at = format!("{pointer}/jwt_claim");
+            if j.source_count() != 1 {
+                self.problem(
+                    at.clone(),
+                    "a `jwt_claim` names exactly one of `from`, `json`, `header`".to_owned(),
+                );
+            }
+            if let Some(p) = &j.json {
+                if !is_json_pointer(p) {
+                    self.problem(format!("{at}/json"), pointer_message(p));
+                }
+            }
+            if let Some(h) = &j.header {
+                if !is_header_name(h) {
+                    self.problem(
+                        format!("{at}/header"),
+                        format!("`{}` is not an HTTP header name", clip(h, 40)),
+                    );
+                }
+            }
+            if let Some(from) = &j.from {
+                if !self.everywhere.knows(from) {
+                    let hint = did_you_mean(from, self.everywhere.names.iter().copied());
+                    self.problem(
+                        format!("{at}/from"),
+                        format!(
+                            "`{}` is not a variable or a capture of this spec{hint}",
+                            clip(from, 40)
+                        ),
+                    );
+                }
             }
         }
         if let Some(h) = &capture.header {
@@ -339,6 +467,7 @@ impl<'s> Validator<'s> {
         if let Some(body) = &step.body {
             body_templates(body, &format!("{base}/body"), &mut tpls);
         }
+        capture_templates(&step.capture, &format!("{base}/capture"), &mut tpls);
         self.check_names(&tpls, &here, unknown_here);
 
         // Captures of this step (the operation's and the step's own) are known from here on.
@@ -383,6 +512,7 @@ impl<'s> Validator<'s> {
                 body_templates(body, &format!("{op_base}/body"), &mut tpls);
             }
         }
+        capture_templates(&op.capture, &format!("{op_base}/capture"), &mut tpls);
         for (k, v) in &spec.headers {
             if !step_sets(k) && !op.headers.keys().any(|h| h.eq_ignore_ascii_case(k)) {
                 tpls.push(Tpl {
@@ -566,6 +696,40 @@ mod tests {
         for bad in ["a", "a/b", "/a~", "/a~2", "#/a"] {
             assert!(!is_json_pointer(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn jwt_claim_sources_are_checked() {
+        let spec: Spec = serde_json::from_value(serde_json::json!({
+            "name": "t", "title": "t", "source": "t",
+            "operations": { "login": { "method": "POST", "path": "/",
+                "capture": {
+                    "access": { "json": "/access" },
+                    "uid": { "jwt_claim": { "from": "acess", "claim": "user_id" } },
+                    "both": { "jwt_claim": { "json": "x", "header": "A B", "claim": "c" } }
+                } } },
+            "cases": [ { "id": "c", "title": "c", "level": "must", "doc": "d",
+                         "steps": [ { "call": "login" } ] } ]
+        }))
+        .expect("the shape is valid");
+        let problems: Vec<String> = validate(&spec)
+            .into_iter()
+            .map(|p| format!("{}: {}", p.pointer, p.message))
+            .collect();
+        let at = |suffix: &str| problems.iter().any(|p| p.starts_with(suffix));
+        assert!(at("/operations/login/capture/uid/jwt_claim/from: `acess` is not a variable or a capture of this spec (did you mean `access`?)"), "{problems:#?}");
+        assert!(
+            at("/operations/login/capture/both/jwt_claim: a `jwt_claim` names exactly one"),
+            "{problems:#?}"
+        );
+        assert!(
+            at("/operations/login/capture/both/jwt_claim/json: `x` is not a JSON pointer"),
+            "{problems:#?}"
+        );
+        assert!(
+            at("/operations/login/capture/both/jwt_claim/header: `A B` is not an HTTP header name"),
+            "{problems:#?}"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::document::source_map::escape;
-use crate::spec::model::{Body, Expect, HeaderExpect, Operation};
+use crate::spec::model::{Body, Capture, Expect, HeaderExpect, Operation};
 
 /// A templated string and where it is.
 pub(super) struct Tpl<'a> {
@@ -79,7 +79,24 @@ pub(super) fn operation_templates<'a>(op: &'a Operation, base: &str) -> Vec<Tpl<
     if let Some(body) = &op.body {
         body_templates(body, &format!("{base}/body"), &mut out);
     }
+    capture_templates(&op.capture, &format!("{base}/capture"), &mut out);
     out
+}
+
+/// The templated strings of captures (their `jsonpath` queries).
+pub(super) fn capture_templates<'a>(
+    captures: &'a IndexMap<String, Capture>,
+    base: &str,
+    out: &mut Vec<Tpl<'a>>,
+) {
+    for (name, capture) in captures {
+        if let Some(q) = &capture.jsonpath {
+            out.push(Tpl {
+                pointer: format!("{}/jsonpath", ptr(base, name)),
+                text: q,
+            });
+        }
+    }
 }
 
 /// The templated strings of a step's expectations.
