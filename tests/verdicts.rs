@@ -172,3 +172,64 @@ fn a_black_hole_is_one_line_and_exit_2_quickly() {
         .unwrap_or_default()
         .contains("unreachable"));
 }
+
+/// Secrets as the README promises: the userinfo of a target URL never appears in any output,
+/// and sessions-service's session ids (in the DELETE URL, the Location header, the body) are masked.
+#[test]
+fn userinfo_and_session_ids_are_masked() {
+    let hole = BlackHole::start();
+    let with_userinfo = hole.url.replace("http://", "http://qa:hunter2@");
+    let out = support::run(
+        [
+            "check",
+            "--spec",
+            "rails-jwt",
+            "--target",
+            &with_userinfo,
+            "--timeout",
+            "1s",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.code, Some(2), "{}", out.transcript());
+    assert!(
+        !out.transcript().contains("hunter2"),
+        "{}",
+        out.transcript()
+    );
+    assert!(
+        out.stderr.contains("http://***@127.0.0.1:"),
+        "{}",
+        out.transcript()
+    );
+
+    let dir = support::temp_dir();
+    let json = dir.path().join("check.json");
+    let out = support::run(
+        [
+            "check",
+            "--spec",
+            "sessions-service",
+            "--strict",
+            "--report",
+            &format!("json:{}", json.display()),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.code, Some(0), "{}", out.transcript());
+    let text = std::fs::read_to_string(&json).unwrap();
+    let mut seen = 0;
+    for (i, _) in text.match_indices("/sessions/") {
+        let next = &text[i + "/sessions/".len()..];
+        seen += 1;
+        assert!(
+            next.starts_with("***")
+                || next.starts_with("{{")
+                || next.starts_with("no-such-session"),
+            "a session id in clear: …{}…",
+            &text[i..(i + 60).min(text.len())]
+        );
+    }
+    assert!(seen > 0, "the report shows the DELETE URLs");
+    assert!(!text.contains("\"sessionId\":\"") || text.contains("\"sessionId\":\"***\""));
+}

@@ -16,7 +16,7 @@ use super::evaluate::SchemaCache;
 use super::finalize::{case_outcome, millis};
 use super::outcome::{CaseStatus, ProfileReport, RunOutcome, SpecOutcome, REPORT_FORMAT_VERSION};
 use super::plan::{CheckPlan, Target};
-use crate::redact::Redactor;
+use crate::redact::{mask_userinfo, Redactor};
 use crate::server::{self, Dialect, RunningServer, ServerConfig};
 use crate::spec::{LoadedSpec, Vars};
 use crate::stop::Stop;
@@ -52,7 +52,7 @@ pub async fn run(plan: &CheckPlan, stop: &Stop, progress: &dyn Progress) -> RunO
     let mut error = None;
     if let (Target::Url(url), Ok(client), true) = (&plan.target, &client, plan.options.probe) {
         let probed = tokio::select! {
-            r = probe(client, url) => r.map_err(|e| e.to_string()),
+            r = probe(client, url) => r.map_err(|e| mask_userinfo(&e.to_string())),
             _ = stop.stopped() => Ok(()),
         };
         error = probed.err();
@@ -75,7 +75,7 @@ pub async fn run(plan: &CheckPlan, stop: &Stop, progress: &dyn Progress) -> RunO
         started_at,
         duration_ms: millis(started.elapsed()),
         target: match &plan.target {
-            Target::Url(u) => Some(u.clone()),
+            Target::Url(u) => Some(mask_userinfo(u)),
             Target::Embedded { .. } => None,
         },
         faults: plan.fault_names(),
@@ -99,7 +99,7 @@ fn empty_outcome(plan: &CheckPlan, loaded: &LoadedSpec) -> SpecOutcome {
         source: spec.source.clone(),
         file: loaded.path.display().to_string(),
         target: match &plan.target {
-            Target::Url(u) => u.clone(),
+            Target::Url(u) => mask_userinfo(u),
             Target::Embedded { .. } => format!("embedded:{}", spec.dialect()),
         },
         embedded: matches!(plan.target, Target::Embedded { .. }),
@@ -194,12 +194,17 @@ async fn run_spec(
     };
     let base_url = match &server {
         Some(s) => s.base_url(),
-        None => out.target.trim_end_matches('/').to_owned(),
+        None => plan
+            .target
+            .url()
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_owned(),
     };
     if server.is_some() {
         out.target = base_url.clone();
     }
-    progress.spec_started(loaded, &base_url);
+    progress.spec_started(loaded, &out.target);
 
     let schemas = SchemaCache::build(loaded);
     let run = SpecRun {
@@ -245,8 +250,8 @@ async fn run_spec(
             case
         })
         .collect();
-    out.error =
-        unanswered(&raws).map(|why| redactor.redact(&format!("no answer from {base_url}: {why}")));
+    out.error = unanswered(&raws)
+        .map(|why| redactor.redact(&mask_userinfo(&format!("no answer from {base_url}: {why}"))));
     out.duration_ms = millis(started.elapsed());
     out
 }

@@ -16,6 +16,7 @@ use super::results::{self, LoadResults, RunInfo};
 use super::runner::{self, Counters, RunSettings};
 use super::threshold::judge;
 use crate::check::client::{probe, HttpClient};
+use crate::redact::mask_userinfo;
 use crate::server::{self, Dialect, ServerConfig, ServerError, UnknownDialect};
 use crate::spec::{MissingVariable, Vars};
 use crate::stop::Stop;
@@ -131,7 +132,7 @@ async fn attack(
                 &RunInfo {
                     scenario: loaded.scenario.name.clone(),
                     spec: loaded.spec.spec.name.clone(),
-                    target: host.clone(),
+                    target: mask_userinfo(&host),
                     requests: compiled.requests.clone(),
                     headline: loaded.headline(),
                     co_mitigation: plan.co_mitigation.as_str().to_owned(),
@@ -203,7 +204,7 @@ async fn attack(
     let info = RunInfo {
         scenario: loaded.scenario.name.clone(),
         spec: loaded.spec.spec.name.clone(),
-        target: host,
+        target: mask_userinfo(&host),
         requests: compiled.requests.clone(),
         headline: loaded.headline(),
         co_mitigation: plan.co_mitigation.as_str().to_owned(),
@@ -233,7 +234,7 @@ async fn probe_target(url: &str, plan: &LoadPlan, stop: &Stop) -> Result<(), Str
     let client =
         HttpClient::with_tls(plan.timeout, 64 * 1024, &plan.tls).map_err(|e| e.to_string())?;
     tokio::select! {
-        r = probe(&client, url) => r.map_err(|e| e.to_string()),
+        r = probe(&client, url) => r.map_err(|e| mask_userinfo(&e.to_string())),
         _ = stop.stopped() => Ok(()),
     }
 }
