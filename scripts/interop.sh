@@ -7,6 +7,8 @@
 #   bash scripts/interop.sh            # all servers
 #   bash scripts/interop.sh apache-dav # only these (apache-dav, python-http-server, json-server)
 #
+# Cases run one at a time (--concurrency 1): json-server reuses ids, and a concurrent POST would
+# race a case that reads a deleted URI.
 # The binary: $SESSIONSPEC, else the newer of target/release and target/debug, else a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -155,7 +157,7 @@ for name in "${servers[@]}"; do
     echo "--- $name at $url"
     report="$work/$name.report.json"
     rc=0
-    "$bin" check --spec "interop/$name.json" --target "$url" --strict --timeout 5s \
+    "$bin" check --spec "interop/$name.json" --target "$url" --strict --timeout 5s --concurrency 1 \
         --report "json:$report" >"$work/$name.out" 2>&1 || rc=$?
     if [ ! -s "$report" ]; then
         cat "$work/$name.out"
