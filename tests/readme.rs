@@ -141,14 +141,28 @@ fn tour() -> Vec<TourLine> {
 fn the_readme_tour_runs_as_written() {
     let lines = tour();
     assert!(lines.len() >= 8, "{} tour lines", lines.len());
-    let port = {
+    let free = || {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port().to_string()
     };
+    let ports = [("3000", free()), ("3443", free())];
     let mut background = Vec::new();
     for line in lines {
-        let args: Vec<String> = line.args.iter().map(|a| a.replace("3000", &port)).collect();
+        let args: Vec<String> = line
+            .args
+            .iter()
+            .map(|a| {
+                ports
+                    .iter()
+                    .fold(a.clone(), |a, (from, to)| a.replace(from, to))
+            })
+            .collect();
         if line.background {
+            let port = ports
+                .iter()
+                .find(|(_, to)| args.iter().any(|a| a.ends_with(&format!(":{to}"))))
+                .map(|(_, to)| to.clone())
+                .expect("a background server listens on a tour port");
             let running = crate::support::spawn(&args);
             let started = std::time::Instant::now();
             while std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_err() {

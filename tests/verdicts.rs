@@ -233,3 +233,159 @@ fn userinfo_and_session_ids_are_masked() {
     assert!(seen > 0, "the report shows the DELETE URLs");
     assert!(!text.contains("\"sessionId\":\"") || text.contains("\"sessionId\":\"***\""));
 }
+
+/// A listener that answers its first request (the probe) `200` and then holds every connection.
+fn probe_then_hold() -> (String, Arc<AtomicBool>) {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&done);
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        let (mut held, mut answered) = (Vec::new(), false);
+        while !flag.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(60) {
+            let Ok((mut sock, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            if answered {
+                held.push(sock);
+                continue;
+            }
+            answered = true;
+            let _ = sock.set_nonblocking(false);
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf);
+            let _ = sock
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, done)
+}
+
+/// Five specs against a target that answers the probe and then nothing: after
+/// `--max-transport-errors` (3) silent cases the target is given up, in about one timeout.
+#[test]
+fn a_target_that_stops_answering_is_given_up_quickly() {
+    let (url, done) = probe_then_hold();
+    let dir = support::temp_dir();
+    let json = dir.path().join("check.json");
+    let out = support::run(
+        [
+            "check",
+            "--target",
+            &url,
+            "--timeout",
+            "1s",
+            "--report",
+            &format!("json:{}", json.display()),
+        ],
+        Duration::from_secs(60),
+    );
+    done.store(true, Ordering::Relaxed);
+    assert_eq!(out.code, Some(2), "{}", out.transcript());
+    assert!(
+        out.elapsed < Duration::from_secs(4),
+        "took {:?}\n{}",
+        out.elapsed,
+        out.transcript()
+    );
+    let (_, outcome) = support::read_json_report(&json);
+    assert_eq!(outcome.specs.len(), 5);
+    let first = outcome.specs[0].error.as_deref().unwrap_or_default();
+    assert!(
+        first.contains("stopped answering") && first.contains("3 cases in a row"),
+        "{first}"
+    );
+    for spec in &outcome.specs[1..] {
+        assert!(
+            spec.error
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("not run: target"),
+            "{:?}",
+            spec.error
+        );
+    }
+}
+
+#[test]
+fn case_globs_and_fail_fast() {
+    let dir = support::temp_dir();
+    let json = dir.path().join("check.json");
+    let report = format!("json:{}", json.display());
+    let bound = Duration::from_secs(60);
+    let out = support::run(["check", "--case", "login-ok*", "--report", &report], bound);
+    assert_eq!(out.code, Some(0), "{}", out.transcript());
+    let (_, outcome) = support::read_json_report(&json);
+    let ids: Vec<&str> = outcome
+        .specs
+        .iter()
+        .flat_map(|s| s.cases.iter().map(|c| c.id.as_str()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "login-ok",
+            "login-ok-headers",
+            "login-ok-validators",
+            "login-ok-jwt"
+        ],
+        "only rails-jwt has such cases, and only they run"
+    );
+    let out = support::run(["check", "--case", "no-such-case"], bound);
+    assert_eq!(out.code, Some(2), "{}", out.transcript());
+    assert!(
+        out.stderr.contains("--case no-such-case"),
+        "{}",
+        out.transcript()
+    );
+
+    let out = support::run(
+        [
+            "check",
+            "--fault",
+            "wrong-status",
+            "--fail-fast",
+            "--concurrency",
+            "1",
+            "--report",
+            &report,
+        ],
+        bound,
+    );
+    assert_eq!(out.code, Some(1), "{}", out.transcript());
+    let (value, outcome) = support::read_json_report(&json);
+    assert!(
+        value["halted"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("--fail-fast: stopped after case"),
+        "{}",
+        value["halted"]
+    );
+    let failed = outcome
+        .specs
+        .iter()
+        .flat_map(|s| &s.cases)
+        .filter(|c| c.status.as_str() == "failed")
+        .count();
+    let skipped = outcome
+        .specs
+        .iter()
+        .flat_map(|s| &s.cases)
+        .filter(|c| c.status.as_str() == "skipped")
+        .count();
+    assert_eq!(
+        failed, 1,
+        "one case ran into the fault, then the run stopped"
+    );
+    assert!(skipped > 50, "{skipped}");
+    assert!(
+        out.stdout.contains("warning: --fail-fast"),
+        "{}",
+        out.stdout
+    );
+}

@@ -31,6 +31,9 @@ pub struct RunOutcome {
     /// The target profile applied, and what it changed.
     #[serde(default)]
     pub profile: Option<ProfileReport>,
+    /// Why the run stopped before its last case (`--fail-fast`), if it did.
+    #[serde(default)]
+    pub halted: Option<String>,
     pub specs: Vec<SpecOutcome>,
 }
 

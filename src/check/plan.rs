@@ -24,6 +24,15 @@ pub struct RunOptions {
     pub max_body: usize,
     /// Count `should` cases as failures too.
     pub strict: bool,
+    /// Only the cases whose id matches one of these (`*` matches any run of characters); empty:
+    /// every case.
+    pub cases: Vec<String>,
+    /// Stop at the first counted case that fails or errors; the cases not started are skipped.
+    pub fail_fast: bool,
+    /// After this many cases in a row end on a transport error (refused, reset, timeout) without
+    /// any response, the rest of that spec's cases are not run and the spec is an error
+    /// ("target stopped answering"); 0 turns it off.
+    pub max_transport_errors: usize,
     /// Probe a `Target::Url` once before the cases (`GET` of the base URL): when it does not
     /// answer, no case runs and the run's verdict is `error`.
     pub probe: bool,
@@ -37,6 +46,9 @@ impl Default for RunOptions {
             max_body: 4 * 1024 * 1024,
             strict: false,
             probe: true,
+            cases: Vec::new(),
+            fail_fast: false,
+            max_transport_errors: 3,
         }
     }
 }
@@ -91,5 +103,51 @@ impl CheckPlan {
     /// The fault names of an embedded target (for reports).
     pub fn fault_names(&self) -> Vec<String> {
         self.target.fault_names()
+    }
+}
+
+/// Whether case `id` matches `pattern` (`*` matches any run of characters, nothing else is special).
+pub fn case_matches(pattern: &str, id: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == id;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !id.starts_with(first) || !id[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &id[first.len()..id.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+impl RunOptions {
+    /// Whether case `id` is selected by [`RunOptions::cases`].
+    pub fn selects(&self, id: &str) -> bool {
+        self.cases.is_empty() || self.cases.iter().any(|p| case_matches(p, id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_case_ids() {
+        assert!(case_matches("login-ok", "login-ok"));
+        assert!(!case_matches("login-ok", "login-ok-jwt"));
+        assert!(case_matches("login-*", "login-ok-jwt"));
+        assert!(case_matches("*-403", "delete-other-session-403"));
+        assert!(case_matches("*if-match*", "user-list-if-match"));
+        assert!(case_matches("a*b*c", "axxbyyc"));
+        assert!(!case_matches("a*b*c", "axxcyyb"));
+        assert!(!case_matches("ab*ba", "aba"));
+        let o = RunOptions::default();
+        assert!(o.selects("anything"));
     }
 }

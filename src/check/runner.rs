@@ -5,6 +5,8 @@
 //! reported in spec order whatever order they finish in. A [`Stop`] ends the run early: cases not
 //! started are `skipped`, running exchanges are abandoned, and the outcome says `interrupted`.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
 use futures::stream::{self, StreamExt};
@@ -14,8 +16,11 @@ use super::client::probe;
 use super::client::HttpClient;
 use super::evaluate::SchemaCache;
 use super::finalize::{case_outcome, millis};
-use super::outcome::{CaseStatus, ProfileReport, RunOutcome, SpecOutcome, REPORT_FORMAT_VERSION};
+use super::outcome::{
+    CaseStatus, ProfileReport, RunOutcome, SpecOutcome, StepErrorKind, REPORT_FORMAT_VERSION,
+};
 use super::plan::{CheckPlan, Target};
+use super::verdict::counts;
 use crate::redact::{mask_userinfo, Redactor};
 use crate::server::{self, Dialect, RunningServer, ServerConfig};
 use crate::spec::{LoadedSpec, Vars};
@@ -58,10 +63,18 @@ pub async fn run(plan: &CheckPlan, stop: &Stop, progress: &dyn Progress) -> RunO
         error = probed.err();
     }
     let mut specs = Vec::with_capacity(plan.specs.len());
+    let halted: Mutex<Option<String>> = Mutex::new(None);
+    let silence = Silence::default();
     for loaded in &plan.specs {
         let outcome = match (&client, &error) {
             (_, Some(e)) => failed_spec(plan, loaded, e.clone()),
-            (Ok(client), None) => run_spec(plan, loaded, client, stop, progress).await,
+            (Ok(client), None) => {
+                let shared = Shared {
+                    halted: &halted,
+                    silence: &silence,
+                };
+                run_spec(plan, loaded, client, stop, progress, shared).await
+            }
             (Err(e), None) => failed_spec(plan, loaded, e.to_string()),
         };
         if error.is_none() {
@@ -82,6 +95,7 @@ pub async fn run(plan: &CheckPlan, stop: &Stop, progress: &dyn Progress) -> RunO
         strict: plan.options.strict,
         interrupted: stop.is_stopped(),
         error,
+        halted: halted.into_inner().unwrap_or_else(PoisonError::into_inner),
         profile: plan.profile.as_ref().map(|p| ProfileReport {
             path: p.path.clone(),
             spec: p.spec.clone(),
@@ -122,6 +136,32 @@ fn skipped(loaded: &LoadedSpec, interrupted: bool) -> Vec<super::outcome::CaseOu
     (0..loaded.spec.cases.len())
         .map(|i| case_outcome(loaded, &skipped_case(i, interrupted), &none))
         .collect()
+}
+
+/// What the specs of one run share: why the run halted (`--fail-fast`), and how many cases in a
+/// row the target left without any response (`--max-transport-errors`).
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    halted: &'a Mutex<Option<String>>,
+    silence: &'a Silence,
+}
+
+#[derive(Default)]
+struct Silence {
+    in_a_row: AtomicUsize,
+    stopped: AtomicBool,
+}
+
+/// Whether a case ended on a transport error (refused, reset, closed, timeout) without any
+/// response at all.
+fn is_transport_silence(raw: &RawCase) -> bool {
+    raw.status == CaseStatus::Errored
+        && raw.steps.iter().all(|s| s.response.is_none())
+        && raw.steps.iter().any(|s| {
+            s.error
+                .as_ref()
+                .is_some_and(|e| matches!(e.kind, StepErrorKind::Exchange | StepErrorKind::Timeout))
+        })
 }
 
 /// When no request of the spec got any response (every case errored on its exchange), the target
@@ -177,7 +217,9 @@ async fn run_spec(
     client: &HttpClient,
     stop: &Stop,
     progress: &dyn Progress,
+    shared: Shared<'_>,
 ) -> SpecOutcome {
+    let Shared { halted, silence } = shared;
     let started = Instant::now();
     let mut out = empty_outcome(plan, loaded);
     if stop.is_stopped() {
@@ -222,13 +264,46 @@ async fn run_spec(
         .filter(|p| p.spec == loaded.spec.name)
         .map(|p| &p.skips);
     let skip_of = |i: usize| skips.and_then(|s| s.get(&loaded.spec.cases[i].id));
-    let raws: Vec<RawCase> = stream::iter(0..loaded.spec.cases.len())
+    let is_halted = || halted.lock().map_or(true, |h| h.is_some());
+    let (silent_in_a_row, stopped_answering) = (&silence.in_a_row, &silence.stopped);
+    let answered_before = !stopped_answering.load(Ordering::SeqCst);
+    let options = &plan.options;
+    let selected =
+        (0..loaded.spec.cases.len()).filter(|i| options.selects(&loaded.spec.cases[*i].id));
+    let raws: Vec<RawCase> = stream::iter(selected)
         .map(|i| async move {
             if run.stop.is_stopped() || skip_of(i).is_some() {
-                skipped_case(i, skip_of(i).is_none())
-            } else {
-                run_case(run, i).await
+                return skipped_case(i, skip_of(i).is_none());
             }
+            if is_halted() || stopped_answering.load(Ordering::SeqCst) {
+                return skipped_case(i, false);
+            }
+            let raw = run_case(run, i).await;
+            let case = &loaded.spec.cases[i];
+            if options.fail_fast
+                && counts(case.level, options.strict)
+                && matches!(raw.status, CaseStatus::Failed | CaseStatus::Errored)
+            {
+                if let Ok(mut h) = halted.lock() {
+                    h.get_or_insert_with(|| {
+                        format!(
+                            "--fail-fast: stopped after case `{}` of `{}` {}",
+                            case.id,
+                            loaded.spec.name,
+                            raw.status.as_str()
+                        )
+                    });
+                }
+            }
+            if is_transport_silence(&raw) {
+                let n = silent_in_a_row.fetch_add(1, Ordering::SeqCst) + 1;
+                if options.max_transport_errors > 0 && n >= options.max_transport_errors {
+                    stopped_answering.store(true, Ordering::SeqCst);
+                }
+            } else if raw.steps.iter().any(|s| s.response.is_some()) {
+                silent_in_a_row.store(0, Ordering::SeqCst);
+            }
+            raw
         })
         .buffered(plan.options.concurrency.max(1))
         .collect()
@@ -252,6 +327,21 @@ async fn run_spec(
         .collect();
     out.error = unanswered(&raws)
         .map(|why| redactor.redact(&mask_userinfo(&format!("no answer from {base_url}: {why}"))));
+    if out.error.is_none() && stopped_answering.load(Ordering::SeqCst) {
+        let not_run = out
+            .cases
+            .iter()
+            .filter(|c| c.status == CaseStatus::Skipped && c.skip_reason.is_none())
+            .count();
+        out.error = (not_run > 0).then(|| mask_userinfo(&if answered_before {
+            format!(
+                "target {base_url} stopped answering: {} cases in a row got no response; {not_run} cases not run",
+                plan.options.max_transport_errors
+            )
+        } else {
+            format!("not run: target {base_url} stopped answering earlier in this run")
+        }));
+    }
     out.duration_ms = millis(started.elapsed());
     out
 }

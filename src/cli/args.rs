@@ -146,6 +146,16 @@ pub struct CheckArgs {
     /// Never colour the terminal output.
     #[arg(long)]
     pub no_color: bool,
+    /// Run only the cases whose id matches (`*` matches anything, e.g. `login-*`); repeatable.
+    #[arg(long = "case", value_name = "ID|GLOB")]
+    pub cases: Vec<String>,
+    /// Stop at the first counted case that fails or errors (the rest are reported as not run).
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// After this many cases in a row get no response at all (refused, reset, timeout), the rest
+    /// of that spec is not run and the run is an error; 0 never gives up.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub max_transport_errors: usize,
 }
 
 #[derive(Debug, Args, Clone)]

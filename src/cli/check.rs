@@ -9,6 +9,7 @@ use super::args::CheckArgs;
 use super::common::{load_profile, read_env, stdout_color, var_map, warn_insecure};
 use super::{exit, exit_code};
 use crate::check::outcome::{CaseStatus, SpecOutcome};
+use crate::check::plan::case_matches;
 use crate::check::{CheckPlan, Progress, RunOptions};
 use crate::report::{
     parse_report_arg, write_report, write_terminal, ReportFormat, TerminalOptions,
@@ -58,6 +59,19 @@ pub fn check_plan(args: &CheckArgs) -> Result<Prepared, String> {
             ));
         }
     }
+    if !args.cases.is_empty() {
+        let matches = |l: &LoadedSpec, p: &str| l.spec.cases.iter().any(|c| case_matches(p, &c.id));
+        if let Some(p) = args
+            .cases
+            .iter()
+            .find(|p| !specs.iter().any(|l| matches(l, p)))
+        {
+            return Err(format!(
+                "--case {p}: no case of the specs run has a matching id"
+            ));
+        }
+        specs.retain(|l| args.cases.iter().any(|p| matches(l, p)));
+    }
     let mut plan = CheckPlan::new(specs, target);
     plan.profile = profile.map(|p| p.applied);
     plan.tls = args.target.client_tls()?;
@@ -70,6 +84,9 @@ pub fn check_plan(args: &CheckArgs) -> Result<Prepared, String> {
         max_body: args.max_body,
         strict: args.strict,
         probe: true,
+        cases: args.cases.clone(),
+        fail_fast: args.fail_fast,
+        max_transport_errors: args.max_transport_errors,
     };
     for name in plan.vars.keys() {
         let defined = |l: &Arc<LoadedSpec>| l.spec.variables.contains_key(name);

@@ -122,6 +122,9 @@ pub fn write_html<W: Write>(mut w: W, run: &RunOutcome) -> io::Result<()> {
             esc(e)
         )?;
     }
+    if let Some(h) = &run.halted {
+        writeln!(w, "<p class=\"note\">{}</p>", esc(h))?;
+    }
     if run.interrupted {
         writeln!(
             w,

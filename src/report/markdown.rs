@@ -128,6 +128,9 @@ pub fn write_markdown<W: Write>(mut w: W, run: &RunOutcome) -> io::Result<()> {
     if let Some(e) = &run.error {
         writeln!(w, "> [!CAUTION]\n> {}\n", escape(e))?;
     }
+    if let Some(h) = &run.halted {
+        writeln!(w, "> [!WARNING]\n> {}\n", escape(h))?;
+    }
     if run.interrupted {
         writeln!(
             w,

@@ -473,6 +473,15 @@ fn write_verdict<W: Write>(w: &mut W, ctx: &Ctx<'_>, summary: &Summary) -> io::R
     if let Some(e) = &run.error {
         writeln!(w, "{} {e}", p.paint(BOLD_RED, "error:"))?;
     }
+    if let Some(h) = &run.halted {
+        writeln!(
+            w,
+            "{} {}; {} not run",
+            p.paint(BOLD_YELLOW, "warning:"),
+            clean(h),
+            plural(t.skipped, "case was", "cases were")
+        )?;
+    }
     if run.interrupted {
         writeln!(
             w,

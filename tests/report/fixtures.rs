@@ -167,6 +167,7 @@ pub fn run(target: Option<&str>, strict: bool, specs: Vec<SpecOutcome>) -> RunOu
         interrupted: false,
         error: None,
         profile: None,
+        halted: None,
         specs,
     }
 }
