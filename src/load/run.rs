@@ -128,23 +128,11 @@ async fn attack(
     })?;
     if let Target::Url(url) = &plan.target {
         if let Err(why) = probe_target(url, plan, stop).await {
-            let mut results = results::build(
-                &RunInfo {
-                    scenario: loaded.scenario.name.clone(),
-                    spec: loaded.spec.spec.name.clone(),
-                    target: mask_userinfo(&host),
-                    requests: compiled.requests.clone(),
-                    headline: loaded.headline(),
-                    co_mitigation: plan.co_mitigation.as_str().to_owned(),
-                    error: Some(why),
-                    timeout_ms: millis(plan.timeout),
-                    ..RunInfo::default()
-                },
-                Vec::new(),
-                0.0,
-                0,
-                Vec::new(),
-            );
+            let info = RunInfo {
+                error: Some(why),
+                ..run_info(plan, &compiled.requests, &host)
+            };
+            let mut results = results::build(&info, Vec::new(), 0.0, 0, Vec::new());
             judge(&mut results, &plan.thresholds, plan.default_gate);
             return Ok(LoadOutcome {
                 results,
@@ -202,12 +190,6 @@ async fn attack(
     };
 
     let info = RunInfo {
-        scenario: loaded.scenario.name.clone(),
-        spec: loaded.spec.spec.name.clone(),
-        target: mask_userinfo(&host),
-        requests: compiled.requests.clone(),
-        headline: loaded.headline(),
-        co_mitigation: plan.co_mitigation.as_str().to_owned(),
         metrics_reset: plan.bounds.iterations.is_none(),
         skipped: compiled
             .requests
@@ -216,9 +198,8 @@ async fn attack(
             .map(|((name, _), n)| (name.clone(), n.load(Ordering::Relaxed)))
             .collect(),
         interrupted: stop.reason().map(|r| r.signal_name().to_owned()),
-        error: None,
-        timeout_ms: millis(plan.timeout),
         cancelled: counters.cancelled.load(Ordering::Relaxed),
+        ..run_info(plan, &compiled.requests, &host)
     };
     let mut results = results::collect(&metrics, &info);
     judge(&mut results, &plan.thresholds, plan.default_gate);
@@ -226,6 +207,21 @@ async fn attack(
         results,
         goose_html,
     })
+}
+
+/// What every run's results say about it, measured or not.
+fn run_info(plan: &LoadPlan, requests: &[(String, String)], host: &str) -> RunInfo {
+    let loaded = &plan.scenario;
+    RunInfo {
+        scenario: loaded.scenario.name.clone(),
+        spec: loaded.spec.spec.name.clone(),
+        target: mask_userinfo(host),
+        requests: requests.to_vec(),
+        headline: loaded.headline(),
+        co_mitigation: plan.co_mitigation.as_str().to_owned(),
+        timeout_ms: millis(plan.timeout),
+        ..RunInfo::default()
+    }
 }
 
 /// One request to the target before the load (connect, TLS, a complete response to `GET` of the
