@@ -389,3 +389,41 @@ fn case_globs_and_fail_fast() {
         out.stdout
     );
 }
+
+/// The issue's "done when", through the binary: every spec passes strictly under every variant,
+/// and the two faults of the verdicts issue make a strict check fail.
+#[test]
+fn variants_pass_and_the_new_faults_fail_through_the_binary() {
+    let bound = Duration::from_secs(60);
+    for variant in sessionspec::server::Variant::ALL {
+        let out = support::run(["check", "--strict", "--variant", variant.as_str()], bound);
+        assert_eq!(
+            out.code,
+            Some(0),
+            "--variant {}\n{}",
+            variant.as_str(),
+            out.transcript()
+        );
+    }
+    for fault in ["cross-user-delete", "weak-if-match"] {
+        let out = support::run(["check", "--strict", "--fault", fault], bound);
+        assert_eq!(out.code, Some(1), "--fault {fault}\n{}", out.transcript());
+    }
+    let out = support::run(
+        [
+            "check",
+            "--variant",
+            "weak-etags",
+            "--target",
+            "http://127.0.0.1:1",
+        ],
+        bound,
+    );
+    assert_eq!(out.code, Some(2), "{}", out.transcript());
+    assert!(
+        out.stderr
+            .starts_with("error: --variant needs the embedded server"),
+        "{}",
+        out.transcript()
+    );
+}

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::common::{parse_target_url, parse_timeout, parse_var, Var};
 use crate::load::CoMitigation;
-use crate::server::{Dialect, Fault, HashCost};
+use crate::server::{Dialect, Fault, HashCost, Variant};
 use crate::target::Target;
 use crate::tls::{CaCerts, ClientTls, Resolve};
 
@@ -51,6 +51,10 @@ pub struct TargetArgs {
     /// Fault switch for the built-in reference server (only without --target); repeatable.
     #[arg(long = "fault", value_name = "NAME")]
     pub faults: Vec<Fault>,
+    /// A conformant variant of the built-in reference server (behaviour the documents and RFCs
+    /// allow: the specs must still pass); only without --target; repeatable.
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<Variant>,
     /// Override a spec variable; repeatable.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<Var>,
@@ -110,12 +114,15 @@ impl TargetArgs {
                 if !self.faults.is_empty() {
                     return Err("--fault needs the embedded server: it cannot break a --target (drop --target to check the built-in server with faults)".into());
                 }
+                if !self.variants.is_empty() {
+                    return Err("--variant needs the embedded server: it cannot change a --target (drop --target to check the built-in server with variants)".into());
+                }
                 parse_target_url(url).map(Target::Url)
             }
             None => Ok(Target::Embedded {
                 faults: self.faults.clone(),
                 hash_cost,
-                variants: Vec::new(),
+                variants: self.variants.clone(),
             }),
         }
     }
@@ -215,6 +222,9 @@ pub struct ServeArgs {
     /// Fault switch that breaks one rule; repeatable.
     #[arg(long = "fault", value_name = "NAME")]
     pub faults: Vec<Fault>,
+    /// Conformant variant (behaviour the documents and RFCs allow); repeatable.
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<Variant>,
     /// Password hash cost.
     #[arg(long, default_value = "owasp", value_name = "COST")]
     pub hash_cost: HashCost,
@@ -262,6 +272,16 @@ pub struct LintArgs {
 impl ValueEnum for Fault {
     fn value_variants<'a>() -> &'a [Self] {
         &Fault::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
+}
+
+impl ValueEnum for Variant {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Variant::ALL
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {

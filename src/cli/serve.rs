@@ -12,6 +12,7 @@ use crate::stop::Stop;
 pub fn serve_plan(args: &ServeArgs) -> Result<ServerConfig, String> {
     let mut config = ServerConfig::new(args.dialect);
     config.faults.clone_from(&args.faults);
+    config.variants.clone_from(&args.variants);
     config.hash_cost = args.hash_cost;
     config.addr = args.addr;
     config.tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {

@@ -87,7 +87,9 @@ pub async fn run(
     let (server, host) = match &plan.target {
         Target::Url(u) => (None, u.clone()),
         Target::Embedded {
-            faults, hash_cost, ..
+            faults,
+            hash_cost,
+            variants,
         } => {
             let dialect: Dialect =
                 spec.dialect()
@@ -98,6 +100,7 @@ pub async fn run(
                     })?;
             let mut config = ServerConfig::new(dialect);
             config.faults.clone_from(faults);
+            config.variants.clone_from(variants);
             config.hash_cost = *hash_cost;
             let server = server::start(config).await?;
             let url = server.base_url();
