@@ -269,45 +269,23 @@ pub struct LintArgs {
     pub files: Vec<PathBuf>,
 }
 
-impl ValueEnum for Fault {
-    fn value_variants<'a>() -> &'a [Self] {
-        &Fault::ALL
-    }
+/// `ValueEnum` for the closed sets of the engines: each has `ALL` and `as_str`, the name on the
+/// command line.
+macro_rules! value_enum {
+    ($($t:ty),+) => {$(
+        impl ValueEnum for $t {
+            fn value_variants<'a>() -> &'a [Self] {
+                &<$t>::ALL
+            }
 
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(self.as_str()))
-    }
+            fn to_possible_value(&self) -> Option<PossibleValue> {
+                Some(PossibleValue::new(self.as_str()))
+            }
+        }
+    )+};
 }
 
-impl ValueEnum for Variant {
-    fn value_variants<'a>() -> &'a [Self] {
-        &Variant::ALL
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(self.as_str()))
-    }
-}
-
-impl ValueEnum for HashCost {
-    fn value_variants<'a>() -> &'a [Self] {
-        &HashCost::ALL
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(self.as_str()))
-    }
-}
-
-impl ValueEnum for Dialect {
-    fn value_variants<'a>() -> &'a [Self] {
-        &Dialect::ALL
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(self.as_str()))
-    }
-}
+value_enum!(Fault, Variant, HashCost, Dialect);
 
 impl ValueEnum for CoMitigation {
     fn value_variants<'a>() -> &'a [Self] {
