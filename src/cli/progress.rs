@@ -72,9 +72,7 @@ impl Observer for LoadProgress {
             .scenario
             .headline()
             .and_then(|h| plan.scenario.request_names().iter().position(|n| *n == h));
-        let total = plan
-            .bound()
-            .map(|b| b.saturating_sub(plan.timeout + Duration::from_secs(2)));
+        let total = plan.planned();
         let task = tokio::spawn(report(
             Arc::clone(counters),
             plan.users,

@@ -314,27 +314,62 @@ pub fn document_files(dir: &Path) -> Result<Vec<PathBuf>, DocumentError> {
     Ok(files)
 }
 
-/// Finds a document of `kind` by name (`rails-jwt` → `DIR/rails-jwt.json`) or as a path (a name
-/// ending in `.json` or holding a `/`).
+/// Where a named document comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file: given as a path, or `DIR/NAME.json`.
+    File(PathBuf),
+    /// A document compiled into the binary ([`crate::builtin`]).
+    Builtin(&'static crate::builtin::Builtin),
+}
+
+impl Source {
+    /// The path shown in messages (`builtin:specs/NAME.json` for a built-in one).
+    pub fn shown(&self) -> PathBuf {
+        match self {
+            Source::File(p) => p.clone(),
+            Source::Builtin(b) => PathBuf::from(format!("builtin:{}", b.path)),
+        }
+    }
+
+    /// The document's bytes.
+    pub fn read(&self) -> Result<std::borrow::Cow<'static, [u8]>, DocumentError> {
+        match self {
+            Source::File(p) => read_file(p).map(std::borrow::Cow::Owned),
+            Source::Builtin(b) => Ok(std::borrow::Cow::Borrowed(b.text.as_bytes())),
+        }
+    }
+}
+
+/// Finds a document of `kind`: a path (a name ending in `.json` or holding a `/`) as given; a
+/// name as `DIR/NAME.json` when that file exists, else the one of `builtins` with that name.
 pub fn find_document(
     kind: &'static str,
     name_or_file: &str,
     dir: &Path,
-) -> Result<PathBuf, DocumentError> {
+    builtins: &'static [crate::builtin::Builtin],
+) -> Result<Source, DocumentError> {
     let as_path = Path::new(name_or_file);
     if as_path.extension().is_some_and(|x| x == "json") || name_or_file.contains('/') {
-        return Ok(as_path.to_owned());
+        return Ok(Source::File(as_path.to_owned()));
     }
     let candidate = dir.join(format!("{name_or_file}.json"));
     if candidate.is_file() {
-        return Ok(candidate);
+        return Ok(Source::File(candidate));
     }
-    let known = document_files(dir)
+    if let Some(b) = builtins.iter().find(|b| b.name == name_or_file) {
+        return Ok(Source::Builtin(b));
+    }
+    let mut known: Vec<String> = document_files(dir)
         .unwrap_or_default()
         .iter()
         .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .collect::<Vec<_>>()
-        .join(", ");
+        .collect();
+    for b in builtins {
+        if !known.iter().any(|k| k == b.name) {
+            known.push(b.name.to_owned());
+        }
+    }
     Err(DocumentError::NotFound {
         kind,
         name: name_or_file.to_owned(),
@@ -342,7 +377,7 @@ pub fn find_document(
         known: if known.is_empty() {
             "none".into()
         } else {
-            known
+            known.join(", ")
         },
     })
 }

@@ -55,40 +55,25 @@ pub fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
     Ok(document::document_files(dir)?)
 }
 
-/// Finds a scenario by name (`drf-login-list-logout` → `DIR/drf-login-list-logout.json`) or as a path.
-pub fn find_scenario(dir: &Path, name_or_file: &str) -> Result<PathBuf, ScenarioError> {
-    Ok(document::find_document("scenario", name_or_file, dir)?)
+/// Finds a scenario by name (`DIR/NAME.json`, else the shipped scenario of that name) or as a path.
+pub fn find_scenario(dir: &Path, name_or_file: &str) -> Result<document::Source, ScenarioError> {
+    Ok(document::find_document(
+        "scenario",
+        name_or_file,
+        dir,
+        crate::builtin::SCENARIOS,
+    )?)
 }
 
-/// Loads a scenario by name or path: a path is read; a name is `DIR/NAME.json` when that file
-/// exists, else the shipped scenario of that name (`builtin:scenarios/NAME.json`). Its spec is
-/// found the same way in `specs_dir`.
+/// Loads a scenario by name or path ([`find_scenario`]), and its spec found the same way in
+/// `specs_dir`; a shipped one is shown as `builtin:scenarios/NAME.json`.
 pub fn load_scenario_named(
     dir: &Path,
     name_or_file: &str,
     specs_dir: &Path,
 ) -> Result<LoadedScenario, ScenarioError> {
-    match document::find_document("scenario", name_or_file, dir) {
-        Ok(path) => load_scenario(&path, specs_dir),
-        Err(DocumentError::NotFound {
-            kind,
-            name,
-            dir,
-            known,
-        }) => match crate::builtin::scenario(&name) {
-            Some(b) => {
-                load_scenario_str(Path::new(&format!("builtin:{}", b.path)), b.text, specs_dir)
-            }
-            None => Err(DocumentError::NotFound {
-                kind,
-                name,
-                dir,
-                known: crate::spec::load::with_builtin(&known, crate::builtin::SCENARIOS),
-            }
-            .into()),
-        },
-        Err(e) => Err(e.into()),
-    }
+    let source = find_scenario(dir, name_or_file)?;
+    load_scenario_bytes(&source.shown(), &source.read()?, specs_dir)
 }
 
 /// Loads a scenario file, its spec (from `specs_dir`), and checks both together.

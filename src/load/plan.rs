@@ -125,12 +125,23 @@ impl LoadPlan {
         }
     }
 
-    /// The longest the run may take whatever the target does: ramp-up, the measured window,
-    /// one request timeout for the requests still in flight, and 2 s to stop.
+    /// How long the run is planned to last: ramp-up and the measured window (`None` when only
+    /// iterations bound it).
+    pub fn planned(&self) -> Option<Duration> {
+        self.bounds
+            .run_time
+            .map(|secs| Duration::from_secs(self.ramp_up_secs() + secs))
+    }
+
+    /// No request is sent, and none is waited for, past this long after the attack starts: the
+    /// planned time plus one request timeout for the requests still in flight.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.planned().map(|p| p + self.timeout)
+    }
+
+    /// The longest the run may take whatever the target does: the deadline and 2 s to stop.
     pub fn bound(&self) -> Option<Duration> {
-        self.bounds.run_time.map(|secs| {
-            Duration::from_secs(self.ramp_up_secs() + secs) + self.timeout + Duration::from_secs(2)
-        })
+        self.deadline().map(|d| d + Duration::from_secs(2))
     }
 
     /// The environment variable names the spec's variables read.

@@ -159,9 +159,7 @@ async fn attack(
         html_report: goose_html.as_ref().map(|t| t.display().to_string()),
         timeout: plan.timeout,
         tls: (plan.tls != ClientTls::default()).then(|| Arc::new(plan.tls.clone())),
-        deadline: plan
-            .bound()
-            .map(|b| b.saturating_sub(Duration::from_secs(1))),
+        deadline: plan.deadline(),
     };
 
     super::logger::install();

@@ -58,47 +58,16 @@ pub fn spec_files(dir: &Path) -> Result<Vec<PathBuf>, SpecError> {
     document::document_files(dir)
 }
 
-/// Finds a spec by name (`rails-jwt` → `DIR/rails-jwt.json`) or as a path.
-pub fn find_spec(dir: &Path, name_or_file: &str) -> Result<PathBuf, SpecError> {
-    document::find_document("spec", name_or_file, dir)
+/// Finds a spec by name (`DIR/NAME.json`, else the shipped spec of that name) or as a path.
+pub fn find_spec(dir: &Path, name_or_file: &str) -> Result<document::Source, SpecError> {
+    document::find_document("spec", name_or_file, dir, crate::builtin::SPECS)
 }
 
-/// Loads a spec by name or path: a path (ending in `.json` or holding a `/`) is read; a name is
-/// `DIR/NAME.json` when that file exists, else the shipped spec of that name compiled into the
-/// binary (shown as `builtin:specs/NAME.json`).
+/// Loads a spec by name or path ([`find_spec`]); a shipped one is shown as
+/// `builtin:specs/NAME.json`.
 pub fn load_spec_named(dir: &Path, name_or_file: &str) -> Result<LoadedSpec, SpecError> {
-    match find_spec(dir, name_or_file) {
-        Ok(path) => load_spec(&path),
-        Err(SpecError::NotFound {
-            kind,
-            name,
-            dir,
-            known,
-        }) => match crate::builtin::spec(&name) {
-            Some(b) => load_spec_str(Path::new(&format!("builtin:{}", b.path)), b.text),
-            None => Err(SpecError::NotFound {
-                kind,
-                name,
-                dir,
-                known: with_builtin(&known, crate::builtin::SPECS),
-            }),
-        },
-        Err(e) => Err(e),
-    }
-}
-
-/// `known` (the folder's names) plus the built-in names it lacks.
-pub(crate) fn with_builtin(known: &str, builtins: &[crate::builtin::Builtin]) -> String {
-    let mut names: Vec<&str> = known
-        .split(", ")
-        .filter(|n| !n.is_empty() && *n != "none")
-        .collect();
-    for b in builtins {
-        if !names.contains(&b.name) {
-            names.push(b.name);
-        }
-    }
-    names.join(", ")
+    let source = find_spec(dir, name_or_file)?;
+    load_spec_bytes(&source.shown(), &source.read()?)
 }
 
 /// Every spec: those of `dir` when it exists, else every shipped one.
