@@ -7,6 +7,7 @@ mod drf;
 mod faults;
 mod form;
 mod jsonapi;
+mod metrics;
 mod overload;
 mod rails;
 mod service;

@@ -228,6 +228,10 @@ pub struct ServeArgs {
     /// Password hash cost.
     #[arg(long, default_value = "owasp", value_name = "COST")]
     pub hash_cost: HashCost,
+    /// Also serve the server's counters (logins and logouts by status, open sessions) as
+    /// Prometheus text at `http://ADDR/metrics`, on a listener of their own.
+    #[arg(long, value_name = "ADDR", value_parser = super::common::parse_addr)]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Serve HTTPS with this certificate (PEM; with --tls-key).
     #[arg(
         long,

@@ -15,6 +15,7 @@ pub fn serve_plan(args: &ServeArgs) -> Result<ServerConfig, String> {
     config.variants.clone_from(&args.variants);
     config.hash_cost = args.hash_cost;
     config.addr = args.addr;
+    config.metrics_addr = args.metrics_addr;
     config.tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
         (Some(cert), Some(key), _) => {
             Some(ServerTls::from_files(cert, key).map_err(|e| e.to_string())?)
@@ -55,6 +56,9 @@ pub async fn run(args: ServeArgs, stop: &Stop) -> u8 {
             writeln!(out, "listening on {}", server.base_url()).and_then(|()| out.flush())
         {
             eprintln!("error: cannot write to stdout: {e}");
+        }
+        if let Some(addr) = server.metrics_addr() {
+            eprintln!("metrics on http://{addr}/metrics");
         }
         let fault_list: Vec<&str> = faults.iter().map(|f| f.as_str()).collect();
         if fault_list.is_empty() {

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::conditional::{self, EntityTag, Evaluation, Preconditions, ResourceState};
 use super::faults::{FaultSet, SLOW_LOGIN};
 use super::fixture::Directory;
+use super::metrics::{self, ServerMetrics};
 use super::negotiation::{self, Consumes, Produces, JSON, JSONAPI};
 use super::pool::{HashPool, PoolError};
 use super::tokens::{self, JwtKeys};
@@ -29,6 +30,8 @@ pub(crate) struct App {
     pub variants: VariantSet,
     pub directory: Directory,
     pub jwt: JwtKeys,
+    /// What the server counted (`serve --metrics-addr`, embedded load runs).
+    pub metrics: Arc<ServerMetrics>,
     requests: AtomicU64,
 }
 
@@ -50,6 +53,7 @@ impl App {
             variants: VariantSet::new(&config.variants),
             directory,
             jwt: JwtKeys::random(),
+            metrics: Arc::new(ServerMetrics::new()),
             requests: AtomicU64::new(0),
         })
     }
@@ -354,6 +358,7 @@ const RAILS_HEADERS: [(&str, &str); 6] = [
 /// Every request passes through here: `flaky` answers every 20th with 500 before the handler runs.
 async fn common_layer(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let exchange = metrics::classify(app.dialect, request.method(), request.uri().path());
     // Only `flaky` counts requests: no shared counter is touched on the usual path.
     let flaky = app.has(Fault::Flaky) && app.faults.flaky_hit(app.next_request());
     let mut response = if flaky {
@@ -363,6 +368,9 @@ async fn common_layer(State(app): State<Arc<App>>, request: Request, next: Next)
         next.run(request).await
     };
     let status = response.status();
+    if let Some(exchange) = exchange {
+        app.metrics.record(exchange, status.as_u16());
+    }
     let headers = response.headers_mut();
     if app.has(Fault::WrongContentType) && status.is_success() {
         let wrong = if app.content_type().starts_with(JSON) {

@@ -19,6 +19,7 @@ mod faults;
 mod fixture;
 mod form_sessions;
 mod jsonapi_sessions;
+pub mod metrics;
 pub mod negotiation;
 mod passwords;
 mod pool;
@@ -39,6 +40,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{Fault, UnknownFault};
+pub use metrics::{ServerCounts, ServerMetrics};
 pub use passwords::{HashCost, UnknownHashCost};
 pub use tls::{ServerTls, ServerTlsError, SELF_SIGNED_NAMES};
 pub use variants::{UnknownVariant, Variant};
@@ -122,6 +124,9 @@ pub struct ServerConfig {
     /// Serve HTTPS with this certificate (HTTP/2 and HTTP/1.1 through ALPN) instead of plain
     /// HTTP (`docs/dialects.md`, "TLS").
     pub tls: Option<ServerTls>,
+    /// Also serve the server's own counters as Prometheus text at `GET /metrics` on this address
+    /// (plain HTTP, its own listener; [`metrics`]).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl ServerConfig {
@@ -138,6 +143,7 @@ impl ServerConfig {
             hash_workers,
             hash_queue: hash_workers.saturating_mul(QUEUE_PER_WORKER),
             tls: None,
+            metrics_addr: None,
         }
     }
 }
@@ -168,6 +174,12 @@ pub enum ServerError {
     Hash(String),
     #[error("the password hashing task failed: {0}")]
     HashTask(#[source] tokio::task::JoinError),
+    #[error("cannot listen for metrics on {addr}: {source} (is the port in use? pass port 0 for a free one)")]
+    MetricsBind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot serve TLS: {0}")]
     Tls(#[source] rustls::Error),
 }
@@ -181,6 +193,8 @@ pub struct RunningServer {
     addr: SocketAddr,
     dialect: Dialect,
     tls: bool,
+    metrics: Arc<ServerMetrics>,
+    metrics_addr: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -205,6 +219,21 @@ impl RunningServer {
     /// The dialect this server answers.
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// What the server has counted so far (logins and logouts by status, open sessions).
+    pub fn counts(&self) -> ServerCounts {
+        self.metrics.counts()
+    }
+
+    /// The counters themselves, to read them after the server is gone.
+    pub fn metrics(&self) -> Arc<ServerMetrics> {
+        self.metrics.clone()
+    }
+
+    /// Where `GET /metrics` is served, when [`ServerConfig::metrics_addr`] was set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// Stops accepting connections, lets in-flight requests finish (at most a few seconds) and
@@ -248,7 +277,20 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(ServerError::LocalAddr)?;
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::MetricsBind { addr, source })?,
+        ),
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(l) => Some(l.local_addr().map_err(ServerError::LocalAddr)?),
+        None => None,
+    };
     let app = Arc::new(app::App::build(&config).await?);
+    let metrics = app.metrics.clone();
     let router = match config.dialect {
         Dialect::JsonapiSessions => jsonapi_sessions::router(app.clone()),
         Dialect::SessionsService => sessions_service::router(app.clone()),
@@ -262,6 +304,23 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         let _ = stopped.await;
     };
     let is_tls = tls.is_some();
+    let (stopped, metrics_stopped) = fan_out(stopped);
+    let metrics_task = metrics_listener.map(|listener| {
+        let page = metrics.clone();
+        let router = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let page = page.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+                        page.encode(),
+                    )
+                }
+            }),
+        );
+        spawn_serve(listener, router, metrics_stopped)
+    });
     let task = match tls {
         Some(tls) => spawn_serve(
             tls_listener::TlsListener::new(listener, tls),
@@ -275,13 +334,41 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             spawn_serve(listener, router, stopped)
         }
     };
+    let task = match metrics_task {
+        Some(metrics_task) => tokio::spawn(async move {
+            let _ = task.await;
+            let _ = metrics_task.await;
+        }),
+        None => task,
+    };
     Ok(RunningServer {
         addr,
         dialect: config.dialect,
         tls: is_tls,
+        metrics,
+        metrics_addr,
         stop: Some(stop),
         task: Some(task),
     })
+}
+
+/// One stop signal for two listeners.
+fn fan_out(
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (
+    impl std::future::Future<Output = ()> + Send + 'static,
+    impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let first = async move {
+        stopped.await;
+        let _ = tx.send(true);
+    };
+    let second = async move {
+        let mut rx = rx;
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    };
+    (first, second)
 }
 
 /// Serves `router` on `listener` until `stopped`, then shuts down gracefully (the listener

@@ -37,12 +37,20 @@ fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitSta
 async fn serve_binary_logs_in_and_stops_on_sigterm() {
     let child = Command::new(BIN)
         .args(["serve", "--dialect", "rails-jwt", "--hash-cost", "low"])
+        .args(["--metrics-addr", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts");
     let mut guard = Guard(child);
     let stdout = guard.0.stdout.take().expect("piped stdout");
+    let stderr = guard.0.stderr.take().expect("piped stderr");
+    let metrics_line = tokio::task::spawn_blocking(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("metrics on "))
+    });
     let line = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).map(|_| line)
@@ -68,6 +76,20 @@ async fn serve_binary_logs_in_and_stops_on_sigterm() {
     .await;
     assert_eq!(r.status, 200);
     assert!(r.json()["auth_token"].is_string());
+
+    let metrics_url = tokio::time::timeout(Duration::from_secs(20), metrics_line)
+        .await
+        .expect("the metrics line comes in time")
+        .expect("the reader task")
+        .expect("serve prints where its metrics are");
+    let metrics_url = metrics_url.trim_start_matches("metrics on ").to_string();
+    let page = send(client().get(&metrics_url)).await;
+    assert_eq!(page.status, 200);
+    let text = String::from_utf8(page.body).expect("UTF-8 metrics");
+    assert!(
+        text.contains("sessionspec_server_logins_total{status=\"200\"} 1"),
+        "{text}"
+    );
 
     let pid = guard.0.id().to_string();
     let killed = Command::new("kill")

@@ -24,7 +24,7 @@ async fn overloadable(dialect: Dialect) -> Api {
 }
 
 /// A login of the dialect's fixture user with the right password.
-fn good_login(api: &Api, dialect: Dialect) -> RequestBuilder {
+pub(crate) fn good_login(api: &Api, dialect: Dialect) -> RequestBuilder {
     let json = |req: RequestBuilder, ct: &str, body: Value| {
         req.header("accept", ct)
             .header("content-type", ct)
