@@ -6,6 +6,7 @@
 //! [`threshold`] (verdict)) → [`report`]. See `docs/load.md`.
 
 pub mod compile;
+pub mod html;
 pub mod loader;
 mod logger;
 pub mod plan;

@@ -96,7 +96,7 @@ fn ms(v: f64) -> String {
 }
 
 /// One table row per request name, then `all`.
-fn rows(r: &LoadResults) -> Vec<[String; 11]> {
+pub(crate) fn rows(r: &LoadResults) -> Vec<[String; 11]> {
     r.operations
         .iter()
         .chain(std::iter::once(&r.total))
@@ -126,12 +126,12 @@ fn rows(r: &LoadResults) -> Vec<[String; 11]> {
         .collect()
 }
 
-const HEADERS: [&str; 11] = [
+pub(crate) const HEADERS: [&str; 11] = [
     "request", "method", "requests", "req/s", "errors", "p50", "p90", "p95", "p99", "max",
     "skipped",
 ];
 
-fn status_line(o: &OperationStats) -> String {
+pub(crate) fn status_line(o: &OperationStats) -> String {
     o.status_codes
         .iter()
         .map(|(code, n)| {
@@ -145,7 +145,7 @@ fn status_line(o: &OperationStats) -> String {
         .join(", ")
 }
 
-fn headline_line(r: &LoadResults) -> String {
+pub(crate) fn headline_line(r: &LoadResults) -> String {
     match &r.headline {
         Some(h) => format!(
             "{}: {:.1}  ({} successful `{}` in {:.1} s)",

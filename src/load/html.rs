@@ -1,0 +1,590 @@
+//! The HTML load report: one self-contained page (inline CSS and inline SVG plots drawn with
+//! `plotters`; no script, no font, nothing fetched at view time). The verdict, interruption and
+//! thresholds come first, then the plots over time, the latency distribution, a capacity search's
+//! rate-vs-p95 plot, and the tables of the Markdown report. A pure function of the results.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use plotters::prelude::*;
+
+use super::report::{headline_line, rows, status_line, HEADERS};
+use super::results::{Gate, LoadResults, Verdict};
+
+/// One plotted line: a name and a y value per x.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub name: String,
+    pub values: Vec<Option<f64>>,
+}
+
+/// Values per second of the run (x: seconds since the measured window began).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TimeSeries {
+    pub seconds: Vec<f64>,
+    pub requests_per_s: Vec<f64>,
+    pub headline_per_s: Vec<f64>,
+    pub errors_per_s: Vec<f64>,
+    pub active_users: Vec<f64>,
+    /// Latency percentiles of each second, milliseconds (`None` for a second without responses).
+    pub p50_ms: Vec<Option<f64>>,
+    pub p95_ms: Vec<Option<f64>>,
+    pub p99_ms: Vec<Option<f64>>,
+}
+
+/// One request's latency distribution: (quantile 0..1, milliseconds) points, increasing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distribution {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One step of a capacity search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacityStep {
+    /// Offered arrival rate, per second.
+    pub rate: f64,
+    /// The SLA latency measured at that rate, milliseconds.
+    pub latency_ms: Option<f64>,
+    pub passed: bool,
+}
+
+/// A capacity search's steps with the latency objective they were held to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacityPlot {
+    /// What the y axis is (`login p95`).
+    pub metric: String,
+    /// The objective's limit in milliseconds, drawn as a line.
+    pub limit_ms: Option<f64>,
+    pub steps: Vec<CapacityStep>,
+    pub max_rate: Option<f64>,
+}
+
+/// What the plots of the page show.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plots {
+    pub series: TimeSeries,
+    pub distributions: Vec<Distribution>,
+    pub capacity: Option<CapacityPlot>,
+}
+
+const WIDTH: u32 = 760;
+const HEIGHT: u32 = 300;
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A line chart over the run's seconds, as an SVG element.
+pub fn time_chart(title: &str, y_label: &str, seconds: &[f64], lines: &[Line]) -> String {
+    let points: Vec<Vec<(f64, f64)>> = lines
+        .iter()
+        .map(|l| {
+            seconds
+                .iter()
+                .zip(&l.values)
+                .filter_map(|(x, y)| y.map(|y| (*x, y)))
+                .collect()
+        })
+        .collect();
+    let x_max = seconds.iter().copied().fold(1.0_f64, f64::max);
+    let y_max = points.iter().flatten().map(|p| p.1).fold(0.0_f64, f64::max);
+    let named: Vec<(&str, Vec<(f64, f64)>)> =
+        lines.iter().map(|l| l.name.as_str()).zip(points).collect();
+    chart(
+        title,
+        ("seconds", y_label),
+        (0.0, x_max),
+        nice_max(y_max),
+        &named,
+        (&|x| format!("{x:.0}"), 10),
+        None,
+    )
+}
+
+/// The latency distribution: milliseconds by percentile, the x axis in "nines" (50 %, 90 %, 99 %,
+/// 99.9 %, …) so the tail is as wide as the body, as HdrHistogram's own plots draw it.
+pub fn distribution_chart(distributions: &[Distribution]) -> String {
+    let nines = |q: f64| -(1.0 - q.min(0.999_999)).log10();
+    let named: Vec<(&str, Vec<(f64, f64)>)> = distributions
+        .iter()
+        .map(|d| {
+            (
+                d.name.as_str(),
+                d.points.iter().map(|(q, ms)| (nines(*q), *ms)).collect(),
+            )
+        })
+        .collect();
+    let x_max = named
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|p| p.0))
+        .fold(1.0_f64, f64::max)
+        .ceil();
+    let y_max = named
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|p| p.1))
+        .fold(0.0_f64, f64::max);
+    chart(
+        "Latency distribution",
+        ("percentile", "ms"),
+        (0.0, x_max),
+        nice_max(y_max),
+        &named,
+        (
+            &|x| {
+                let pct = 100.0 * (1.0 - 10f64.powf(-x));
+                if pct < 99.0 {
+                    format!("{pct:.0}%")
+                } else {
+                    let digits = (x - 2.0).round().clamp(0.0, 9.0);
+                    format!("{pct:.prec$}%", prec = digits as usize)
+                }
+            },
+            x_max as usize + 1,
+        ),
+        None,
+    )
+}
+
+/// A capacity search: the latency objective's metric by offered rate, the limit as a line.
+pub fn capacity_chart(plot: &CapacityPlot) -> String {
+    let points: Vec<(f64, f64)> = plot
+        .steps
+        .iter()
+        .filter_map(|s| s.latency_ms.map(|l| (s.rate, l)))
+        .collect();
+    let mut sorted = points.clone();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let x_max = sorted.iter().map(|p| p.0).fold(1.0_f64, f64::max) * 1.05;
+    let y_max = sorted
+        .iter()
+        .map(|p| p.1)
+        .chain(plot.limit_ms)
+        .fold(0.0_f64, f64::max);
+    let name = plot.metric.clone();
+    chart(
+        "Capacity search: latency by offered rate",
+        ("arrivals per second", "ms"),
+        (0.0, x_max),
+        nice_max(y_max * 1.1),
+        &[(name.as_str(), sorted)],
+        (&|x| format!("{x:.0}"), 10),
+        plot.limit_ms.map(|l| ("SLA", l)),
+    )
+}
+
+fn nice_max(y: f64) -> f64 {
+    if !y.is_finite() || y <= 0.0 {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(y.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .find(|m| m * magnitude >= y)
+        .unwrap_or(10.0);
+    step * magnitude
+}
+
+/// Draws one chart into an SVG string. A drawing error (plotters cannot fail on a String, but
+/// its API says it may) gives a short note in place of the chart rather than a broken page.
+#[allow(clippy::too_many_arguments)]
+fn chart(
+    title: &str,
+    (x_label, y_label): (&str, &str),
+    x_range: (f64, f64),
+    y_max: f64,
+    lines: &[(&str, Vec<(f64, f64)>)],
+    (x_format, x_labels): (&dyn Fn(&f64) -> String, usize),
+    limit: Option<(&str, f64)>,
+) -> String {
+    let mut svg = String::new();
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut c = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x_range.0..x_range.1.max(x_range.0 + 1.0), 0.0..y_max)?;
+        c.configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .x_label_formatter(x_format)
+            .x_labels(x_labels)
+            .label_style(("sans-serif", 15))
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()?;
+        for (i, (name, points)) in lines.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            c.draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(2),
+            ))?
+            .label(*name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
+            if points.len() <= 40 {
+                c.draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())))?;
+            }
+        }
+        if let Some((name, y)) = limit {
+            let red = RGBColor(200, 0, 0);
+            c.draw_series(LineSeries::new(
+                [(x_range.0, y), (x_range.1, y)],
+                red.stroke_width(1),
+            ))?
+            .label(format!("{name} {y} ms"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], red));
+        }
+        c.configure_series_labels()
+            .label_font(("sans-serif", 15))
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(RGBColor(200, 200, 200))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })();
+    match drawn {
+        Ok(()) => svg,
+        Err(e) => format!(
+            "<p>(the chart “{}” could not be drawn: {})</p>",
+            esc(title),
+            esc(&e.to_string())
+        ),
+    }
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:820px;margin:2em auto;padding:0 1em;color:#222}\
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em}\
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}\
+td:first-child,th:first-child,td.l{text-align:left}\
+.verdict{font-size:1.3em;font-weight:bold;padding:.4em .8em;border-radius:4px;display:inline-block}\
+.pass{background:#e3f6e3;color:#135f13}.fail{background:#fbe3e3;color:#8a1010}.other{background:#fff3cd;color:#6a4b00}\
+.headline{font-size:1.2em}figure{margin:1em 0}";
+
+/// The whole page.
+pub fn write_html<W: Write>(mut w: W, r: &LoadResults, plots: &Plots) -> io::Result<()> {
+    let mut page = String::new();
+    let verdict_class = match r.verdict {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        _ => "other",
+    };
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>Load run: {scenario}</title><style>{STYLE}</style></head><body>\n\
+         <h1>Load run: <code>{scenario}</code></h1>\n\
+         <p><span class=\"verdict {verdict_class}\">{verdict}</span></p>\n",
+        scenario = esc(&r.scenario),
+        verdict = esc(r.verdict.as_str()),
+    );
+    if let Some(signal) = &r.interrupted {
+        let _ = writeln!(
+            page,
+            "<p class=\"verdict other\">interrupted by {}: partial results</p>",
+            esc(signal)
+        );
+    }
+    if let Some(e) = &r.error {
+        let _ = writeln!(
+            page,
+            "<p><strong>error</strong>: {}; no load was sent.</p>",
+            esc(e)
+        );
+    }
+    let _ = writeln!(
+        page,
+        "<p class=\"headline\"><strong>{}</strong></p>",
+        esc(&headline_line(r))
+    );
+    thresholds(&mut page, r);
+    let _ = writeln!(
+        page,
+        "<ul><li>spec: <code>{}</code></li><li>target: <code>{}</code></li><li>users: {}</li>\
+         <li>measured: {:.3} s</li><li>request timeout: {} ms</li>\
+         <li>coordinated omission mitigation: {}</li>{}</ul>",
+        esc(&r.spec),
+        esc(&r.target),
+        r.users,
+        r.duration_s,
+        r.timeout_ms,
+        esc(&r.co_mitigation),
+        if r.cancelled > 0 {
+            format!(
+                "<li>cancelled: {} requests still waiting when the run ended</li>",
+                r.cancelled
+            )
+        } else {
+            String::new()
+        }
+    );
+    charts(&mut page, plots);
+    tables(&mut page, r);
+    page.push_str("</body></html>\n");
+    w.write_all(page.as_bytes())
+}
+
+fn thresholds(page: &mut String, r: &LoadResults) {
+    if r.thresholds.is_empty() {
+        return;
+    }
+    page.push_str(
+        "<h2>Thresholds</h2>\n<table><tr><th>threshold</th><th>result</th><th>observed</th></tr>\n",
+    );
+    for t in &r.thresholds {
+        let origin = match t.gate {
+            Gate::Given => "",
+            Gate::Default => " (default gate)",
+            Gate::Always => " (always)",
+        };
+        let _ = writeln!(
+            page,
+            "<tr><td><code>{}</code>{origin}</td><td class=\"l {}\">{}</td><td class=\"l\">{}</td></tr>",
+            esc(&t.threshold),
+            if t.passed { "pass" } else { "fail" },
+            if t.passed { "pass" } else { "FAIL" },
+            esc(&t.observed)
+        );
+    }
+    page.push_str("</table>\n");
+}
+
+fn charts(page: &mut String, plots: &Plots) {
+    let s = &plots.series;
+    if !s.seconds.is_empty() {
+        page.push_str("<h2>Over time</h2>\n");
+        let some = |v: &[f64]| v.iter().map(|x| Some(*x)).collect::<Vec<_>>();
+        let figures = [
+            time_chart(
+                "Throughput",
+                "per second",
+                &s.seconds,
+                &[
+                    Line {
+                        name: "requests/s".into(),
+                        values: some(&s.requests_per_s),
+                    },
+                    Line {
+                        name: "logins/s".into(),
+                        values: some(&s.headline_per_s),
+                    },
+                ],
+            ),
+            time_chart(
+                "Latency percentiles (all requests)",
+                "ms",
+                &s.seconds,
+                &[
+                    Line {
+                        name: "p50".into(),
+                        values: s.p50_ms.clone(),
+                    },
+                    Line {
+                        name: "p95".into(),
+                        values: s.p95_ms.clone(),
+                    },
+                    Line {
+                        name: "p99".into(),
+                        values: s.p99_ms.clone(),
+                    },
+                ],
+            ),
+            time_chart(
+                "Errors and active users",
+                "count",
+                &s.seconds,
+                &[
+                    Line {
+                        name: "errors/s".into(),
+                        values: some(&s.errors_per_s),
+                    },
+                    Line {
+                        name: "active users".into(),
+                        values: some(&s.active_users),
+                    },
+                ],
+            ),
+        ];
+        for f in figures {
+            let _ = writeln!(page, "<figure>{f}</figure>");
+        }
+    }
+    if !plots.distributions.is_empty() {
+        page.push_str("<h2>Latency distribution</h2>\n");
+        let _ = writeln!(
+            page,
+            "<figure>{}</figure>",
+            distribution_chart(&plots.distributions)
+        );
+    }
+    if let Some(cap) = &plots.capacity {
+        page.push_str("<h2>Capacity search</h2>\n");
+        if let Some(max) = cap.max_rate {
+            let _ = writeln!(
+                page,
+                "<p><strong>maximum sustainable rate: {max:.1}/s</strong></p>"
+            );
+        } else {
+            page.push_str("<p><strong>no rate met the objectives</strong></p>\n");
+        }
+        let _ = writeln!(page, "<figure>{}</figure>", capacity_chart(cap));
+        page.push_str("<table><tr><th>rate/s</th><th>latency ms</th><th>result</th></tr>\n");
+        for step in &cap.steps {
+            let _ = writeln!(
+                page,
+                "<tr><td>{:.1}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+                step.rate,
+                step.latency_ms
+                    .map_or_else(|| "-".into(), |l| format!("{l:.1}")),
+                if step.passed { "pass" } else { "FAIL" }
+            );
+        }
+        page.push_str("</table>\n");
+    }
+}
+
+fn tables(page: &mut String, r: &LoadResults) {
+    page.push_str("<h2>Requests</h2>\n<table><tr>");
+    for h in HEADERS {
+        let _ = write!(page, "<th>{}</th>", esc(h));
+    }
+    page.push_str("</tr>\n");
+    for row in rows(r) {
+        page.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            let class = if i < 2 { " class=\"l\"" } else { "" };
+            let _ = write!(page, "<td{class}>{}</td>", esc(cell));
+        }
+        page.push_str("</tr>\n");
+    }
+    page.push_str(
+        "</table>\n<h2>Status codes</h2>\n<table><tr><th>request</th><th>statuses</th></tr>\n",
+    );
+    for o in &r.operations {
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td class=\"l\">{}</td></tr>",
+            esc(&o.name),
+            esc(&status_line(o))
+        );
+    }
+    page.push_str("</table>\n");
+    if !r.errors.is_empty() {
+        page.push_str(
+            "<h2>Errors</h2>\n<table><tr><th>request</th><th>error</th><th>count</th></tr>\n",
+        );
+        for e in &r.errors {
+            let _ = writeln!(
+                page,
+                "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td></tr>",
+                esc(&e.request),
+                esc(&e.error),
+                e.count
+            );
+        }
+        page.push_str("</table>\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(n: usize) -> TimeSeries {
+        let xs: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        TimeSeries {
+            requests_per_s: xs.iter().map(|x| 100.0 + x).collect(),
+            headline_per_s: xs.iter().map(|x| 30.0 + x / 2.0).collect(),
+            errors_per_s: vec![0.0; n],
+            active_users: vec![20.0; n],
+            p50_ms: xs.iter().map(|_| Some(4.0)).collect(),
+            p95_ms: xs
+                .iter()
+                .map(|x| if *x == 3.0 { None } else { Some(12.0) })
+                .collect(),
+            p99_ms: xs.iter().map(|_| Some(40.0)).collect(),
+            seconds: xs,
+        }
+    }
+
+    #[test]
+    fn charts_are_svg_with_their_labels() {
+        let svg = time_chart(
+            "Throughput",
+            "per second",
+            &series(10).seconds,
+            &[Line {
+                name: "requests/s".into(),
+                values: vec![Some(1.0); 10],
+            }],
+        );
+        assert!(svg.starts_with("<svg"), "{svg:.200}");
+        assert!(svg.contains("Throughput") && svg.contains("requests/s"));
+        assert!(svg.contains("<polyline"), "a line is drawn");
+    }
+
+    #[test]
+    fn the_distribution_axis_is_in_nines() {
+        let d = Distribution {
+            name: "login".into(),
+            points: vec![
+                (0.0, 1.0),
+                (0.5, 2.0),
+                (0.9, 5.0),
+                (0.99, 9.0),
+                (0.999, 30.0),
+            ],
+        };
+        let svg = distribution_chart(&[d]);
+        for label in ["0%", "90%", "99%", "99.9%"] {
+            assert!(
+                svg.contains(&format!("\n{label}\n</text>")),
+                "{label} missing"
+            );
+        }
+    }
+
+    #[test]
+    fn the_capacity_chart_draws_the_objective() {
+        let plot = CapacityPlot {
+            metric: "login p95".into(),
+            limit_ms: Some(250.0),
+            steps: vec![
+                CapacityStep {
+                    rate: 50.0,
+                    latency_ms: Some(20.0),
+                    passed: true,
+                },
+                CapacityStep {
+                    rate: 100.0,
+                    latency_ms: Some(300.0),
+                    passed: false,
+                },
+            ],
+            max_rate: Some(50.0),
+        };
+        let svg = capacity_chart(&plot);
+        assert!(svg.contains("SLA 250 ms"), "{svg:.400}");
+    }
+
+    #[test]
+    fn nice_maxima() {
+        assert_eq!(nice_max(0.0), 1.0);
+        assert_eq!(nice_max(7.0), 10.0);
+        assert_eq!(nice_max(120.0), 200.0);
+        assert_eq!(nice_max(2.4), 2.5);
+    }
+}
