@@ -7,6 +7,7 @@
 
 pub mod compile;
 pub mod html;
+pub mod junit;
 pub mod loader;
 mod logger;
 pub mod plan;
@@ -16,6 +17,7 @@ pub mod run;
 pub mod runner;
 pub mod scenario;
 mod semantic;
+pub mod server_count;
 pub mod threshold;
 
 pub use loader::{lint_scenario_file, load_scenario, load_scenario_named, ScenarioError};
