@@ -184,6 +184,15 @@ pub fn capacity_chart(plot: &CapacityPlot) -> String {
     )
 }
 
+/// A y tick with as many decimals as the axis needs (`250`, `2.5`, `0.25`).
+fn y_tick(y: f64, y_max: f64) -> String {
+    match y_max {
+        m if m >= 20.0 => format!("{y:.0}"),
+        m if m >= 2.0 => format!("{y:.1}"),
+        _ => format!("{y:.2}"),
+    }
+}
+
 fn nice_max(y: f64) -> f64 {
     if !y.is_finite() || y <= 0.0 {
         return 1.0;
@@ -215,6 +224,7 @@ fn chart(
         let mut c = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 22))
             .margin(10)
+            .margin_right(34)
             .x_label_area_size(36)
             .y_label_area_size(60)
             .build_cartesian_2d(x_range.0..x_range.1.max(x_range.0 + 1.0), 0.0..y_max)?;
@@ -223,6 +233,7 @@ fn chart(
             .y_desc(y_label)
             .x_label_formatter(x_format)
             .x_labels(x_labels)
+            .y_label_formatter(&|y| y_tick(*y, y_max))
             .label_style(("sans-serif", 15))
             .light_line_style(RGBColor(238, 238, 238))
             .draw()?;
