@@ -64,6 +64,7 @@ enum Stage {
 }
 
 const FIXTURES: &[(&str, Stage)] = &[
+    ("bad-alternatives", Stage::Semantic),
     ("bad-body-schema", Stage::Semantic),
     ("bad-capture", Stage::Schema),
     ("bad-jsonpath", Stage::Semantic),
@@ -190,7 +191,9 @@ fn the_schema_covers_every_field_of_the_model() {
              "headers": {"X-A": "v", "X-B": {"equals": "v", "matches": "^v$", "present": true, "contains": ["a"],
                          "media_type": "application/json", "etag": "weak", "http_date": true}},
              "body": {"empty": false, "schema": {"type": "object"}, "equals": {"a": 1}, "contains": [1],
-                      "jsonapi": "data", "jwt": {"pointer": "/t", "alg": "HS256", "claims": ["exp"], "unexpired": true}},
+                      "jsonapi": "data", "jwt": {"pointer": "/t", "alg": "HS256", "claims": ["exp"], "unexpired": true},
+                      "text": {"equals": "{{email}}", "matches": "^a"}, "bytes": {"hex": "ff00"}},
+             "any_of": [{"status": 200}, {"body": {"bytes": {"base64": "/wA="}}}],
              "captured": {"t": {"equals": "{{t}}", "not_equals": "x", "matches": "."}}}},
           {"call": "login", "expect": {"status": 200, "same_as": {"step": "first", "compare": ["status", "body", "header:ETag"]}}}
         ]}]

@@ -401,6 +401,10 @@ pub struct Expect {
     /// This response must equal an earlier step's response in the listed parts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub same_as: Option<SameAs>,
+    /// Documented alternatives: the step passes when every other part holds and all of at least
+    /// one alternative does (an alternative has no `any_of` of its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub any_of: Vec<Expect>,
 }
 
 /// One status, or any of several.
@@ -487,6 +491,70 @@ pub struct BodyExpect {
     /// A JWT found at a JSON pointer of the body, decoded (signature not verified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwt: Option<JwtExpect>,
+    /// The body as text (UTF-8): equal to a templated string, or matching a regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextExpect>,
+    /// The body's bytes exactly, written in the spec as base64 or hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<BytesExpect>,
+}
+
+/// Rules on a body read as text; every given field must hold.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextExpect {
+    /// The whole body equals this text (templated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    /// A regular expression (not templated) the body matches somewhere (anchor it with `^…$`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<String>,
+}
+
+/// The exact bytes of a body: exactly one of `base64` (RFC 4648 §4, padding optional) or `hex`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BytesExpect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base64: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+}
+
+impl BytesExpect {
+    /// The bytes written, or why they cannot be read (not exactly one encoding, bad digits).
+    pub fn decode(&self) -> Result<Vec<u8>, String> {
+        use base64::Engine as _;
+        match (&self.base64, &self.hex) {
+            (Some(b), None) => {
+                let compact: String = b.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+                base64::engine::general_purpose::STANDARD_NO_PAD
+                    .decode(compact.trim_end_matches('='))
+                    .map_err(|e| format!("not base64 (RFC 4648 §4): {e}"))
+            }
+            (None, Some(h)) => {
+                let digits: Vec<u8> = h
+                    .bytes()
+                    .filter(|b| !b.is_ascii_whitespace() && *b != b':')
+                    .collect();
+                if digits.len() % 2 != 0 {
+                    return Err(format!("an odd number of hex digits ({})", digits.len()));
+                }
+                digits
+                    .chunks(2)
+                    .map(|pair| {
+                        std::str::from_utf8(pair)
+                            .ok()
+                            .and_then(|p| u8::from_str_radix(p, 16).ok())
+                            .ok_or_else(|| {
+                                format!("`{}` is not a hex byte", String::from_utf8_lossy(pair))
+                            })
+                    })
+                    .collect()
+            }
+            _ => Err("give exactly one of `base64` or `hex`".to_owned()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -77,6 +77,9 @@ pub fn step_uses(spec: &Spec, step: &Step) -> StepUses {
         expect: names(expect),
     };
     uses.expect.extend(step.expect.captured.keys().cloned());
+    for alt in &step.expect.any_of {
+        uses.expect.extend(alt.captured.keys().cloned());
+    }
     // A `with` key gives the step its own value of that name; the `with` values are rendered
     // with the values known before the step.
     for key in step.with.keys() {

@@ -569,13 +569,45 @@ impl<'s> Validator<'s> {
         here: &Scope<'_>,
         earlier: &HashMap<&str, usize>,
     ) {
+        // The alternatives' templates are among these.
         let tpls = expect_templates(expect, base);
         self.check_names(
             &tpls,
             here,
             "not a spec variable, a built-in, a `with` key, or a capture so far",
         );
+        self.check_expect_parts(expect, base, here, earlier);
+        for (k, alt) in expect.any_of.iter().enumerate() {
+            let at = format!("{base}/any_of/{k}");
+            if !alt.any_of.is_empty() {
+                self.problem(
+                    format!("{at}/any_of"),
+                    "an alternative of `any_of` cannot have an `any_of` of its own: list every \
+                     alternative in the outer one"
+                        .to_owned(),
+                );
+            }
+            if *alt == Expect::default() {
+                self.problem(
+                    at.clone(),
+                    "an empty alternative always holds: give it at least one of `status`, \
+                     `headers`, `body`, `captured`, `same_as`"
+                        .to_owned(),
+                );
+            }
+            self.check_expect_parts(alt, &at, here, earlier);
+        }
+    }
 
+    /// The regexes, embedded schemas, pointers, bytes and `same_as` of one `expect` (not its
+    /// alternatives).
+    fn check_expect_parts(
+        &mut self,
+        expect: &'s Expect,
+        base: &str,
+        here: &Scope<'_>,
+        earlier: &HashMap<&str, usize>,
+    ) {
         for (name, rule) in &expect.headers {
             if let HeaderExpect::Rule(r) = rule {
                 if let Some(re) = r.matches.as_deref().and_then(regex_problem) {
@@ -625,6 +657,27 @@ impl<'s> Validator<'s> {
                         format!("{base}/body/jwt/pointer"),
                         pointer_message(&jwt.pointer),
                     );
+                }
+            }
+            if let Some(text) = &body.text {
+                if text.equals.is_none() && text.matches.is_none() {
+                    self.problem(
+                        format!("{base}/body/text"),
+                        "a `text` rule needs `equals`, `matches` or both".to_owned(),
+                    );
+                }
+                if let Some(re) = text.matches.as_deref().and_then(regex_problem) {
+                    self.problem(format!("{base}/body/text/matches"), re);
+                }
+            }
+            if let Some(bytes) = &body.bytes {
+                if let Err(why) = bytes.decode() {
+                    let at = match (&bytes.base64, &bytes.hex) {
+                        (Some(_), None) => format!("{base}/body/bytes/base64"),
+                        (None, Some(_)) => format!("{base}/body/bytes/hex"),
+                        _ => format!("{base}/body/bytes"),
+                    };
+                    self.problem(at, format!("cannot read the expected bytes: {why}"));
                 }
             }
         }
