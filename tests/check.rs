@@ -676,3 +676,50 @@ fn binary_usage_errors_exit_2() {
         assert!(out.stderr.contains(needle), "{}", out.transcript());
     }
 }
+
+// ---- case-level headers and `with`, wait steps ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_headers_and_with_reach_every_step_and_waits_wait() {
+    let text = r#"{
+  "name": "case-defaults", "title": "t", "source": "002", "dialect": "rails-jwt",
+  "variables": { "email": { "default": "foo@bar.com" }, "password": { "default": "foobar", "secret": true } },
+  "operations": { "login": { "method": "POST", "path": "/api/v1/sessions",
+                             "headers": { "X-Op": "op" },
+                             "body": { "form": { "email": "{{email}}", "password": "{{password}}" } } } },
+  "cases": [ { "id": "wrong-everywhere", "title": "t", "level": "must", "doc": "d",
+               "with": { "password": "wrong" },
+               "headers": { "X-Case": "case-{{password}}", "X-Op": null },
+               "steps": [
+                 { "call": "login", "expect": { "status": 401 } },
+                 { "wait": "60ms" },
+                 { "call": "login", "with": { "password": "foobar" }, "headers": { "X-Case": "step" },
+                   "expect": { "status": 200 } } ] } ]
+}"#;
+    let loaded =
+        load_spec_str(Path::new("case-defaults.json"), text).unwrap_or_else(|e| panic!("{e}"));
+    let plan = CheckPlan::new(vec![loaded], embedded(Vec::new()));
+    let outcome = run_specs(&plan).await;
+    let case = &outcome.specs[0].cases[0];
+    assert_eq!(case.status, CaseStatus::Passed, "{:#?}", case.steps);
+    let header = |step: usize, name: &str| {
+        case.steps[step]
+            .request
+            .as_ref()
+            .and_then(|r| r.header(name).map(str::to_owned))
+    };
+    // The case's `with` reached the first step (401) and its header was rendered with it; a
+    // case-level `null` removed the operation's header.
+    assert_eq!(header(0, "X-Case").as_deref(), Some("case-wrong"));
+    assert_eq!(header(0, "X-Op"), None);
+    // The wait step sent nothing and took its time.
+    assert_eq!(case.steps[1].call, "wait");
+    assert!(case.steps[1].request.is_none());
+    assert!(
+        case.steps[1].duration_ms >= 60,
+        "{}",
+        case.steps[1].duration_ms
+    );
+    // The step's own values win.
+    assert_eq!(header(2, "X-Case").as_deref(), Some("step"));
+}

@@ -70,6 +70,7 @@ const FIXTURES: &[(&str, Stage)] = &[
     ("bad-jsonpath", Stage::Semantic),
     ("bad-regex", Stage::Semantic),
     ("bad-same-as", Stage::Semantic),
+    ("bad-wait", Stage::Semantic),
     ("deep-nesting", Stage::Json),
     ("duplicate-case-id", Stage::Semantic),
     ("duplicate-key", Stage::Semantic),
@@ -184,7 +185,9 @@ fn the_schema_covers_every_field_of_the_model() {
         "e": {"method": "DELETE", "path": "/e"}, "f": {"method": "OPTIONS", "path": "/f"}
       },
       "cases": [{"id": "one", "title": "t", "level": "should", "doc": "d", "rule": "RFC 9110", "tags": ["x"],
+        "with": {"email": "y"}, "headers": {"X-Case": "{{email}}", "X-Gone": null},
         "steps": [
+          {"wait": "10ms", "when": {"not_captured": "email", "reason": "r", "rest": true}},
           {"call": "login", "name": "first", "with": {"email": "x"}, "headers": {"X-A": null, "X-B": "c"},
            "body": {"raw": "r"}, "capture": {"s": {"header": "X-S"}},
            "expect": {"status": [200, 201],

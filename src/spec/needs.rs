@@ -18,7 +18,9 @@ pub struct StepUses {
 /// any step captures them again. A use in a step whose `when` tests the name does not count: that
 /// step is skipped when the value is missing.
 pub fn required_captures(spec: &Spec, case: &Case) -> Vec<BTreeSet<String>> {
-    let uses: Vec<StepUses> = case.steps.iter().map(|s| step_uses(spec, s)).collect();
+    let uses: Vec<StepUses> = (0..case.steps.len())
+        .map(|j| step_uses(spec, &case.effective_step(j)))
+        .collect();
     let captures = |step: &Step| -> Vec<(String, bool)> {
         let op = spec.operations.get(&step.call);
         op.into_iter()

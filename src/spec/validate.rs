@@ -8,7 +8,7 @@
 use crate::document::text::{clip, did_you_mean};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::model::{Capture, Expect, HeaderExpect, Operation, Spec, Step};
+use super::model::{Capture, Case, Expect, HeaderExpect, Operation, Spec, Step, MAX_WAIT};
 use super::template::{self, TemplateError, BUILTINS};
 
 mod templates;
@@ -85,6 +85,11 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
         everywhere
             .names
             .extend(op.capture.keys().map(String::as_str));
+    }
+    for case in &spec.cases {
+        everywhere
+            .names
+            .extend(case.with.keys().map(String::as_str));
     }
     for step in spec.cases.iter().flat_map(|c| &c.steps) {
         everywhere
@@ -378,10 +383,11 @@ impl<'s> Validator<'s> {
             scope
                 .names
                 .extend(spec.variables.keys().map(String::as_str));
+            self.check_case_defaults(case, c, &scope);
             let mut step_names: HashMap<&str, usize> = HashMap::new();
             for (s, step) in case.steps.iter().enumerate() {
                 let base = format!("/cases/{c}/steps/{s}");
-                self.check_step(step, &base, &mut scope, &step_names);
+                self.check_step(case, s, &base, &mut scope, &step_names);
                 if let Some(name) = &step.name {
                     if let Some(first) = step_names.insert(name, s) {
                         step_names.insert(name, first);
@@ -395,15 +401,87 @@ impl<'s> Validator<'s> {
         }
     }
 
+    /// A case's `with` and `headers` apply to every step, the first included: they may name
+    /// spec variables and built-ins (and the headers the case's `with` keys), not captures.
+    fn check_case_defaults(&mut self, case: &'s Case, c: usize, variables: &Scope<'s>) {
+        let what = "a case's `with` and `headers` apply to every step, so they may name only spec \
+                    variables, built-ins (and, in `headers`, the case's `with` keys); set it in \
+                    the steps that know it";
+        let mut with_tpls = Vec::new();
+        map_templates(&case.with, &format!("/cases/{c}/with"), &mut with_tpls);
+        self.check_names(&with_tpls, variables, what);
+        let mut known = variables.clone();
+        known.names.extend(case.with.keys().map(String::as_str));
+        let mut header_tpls = Vec::new();
+        for (k, v) in &case.headers {
+            if let Some(v) = v {
+                header_tpls.push(Tpl {
+                    pointer: ptr(&format!("/cases/{c}/headers"), k),
+                    text: v,
+                });
+            }
+        }
+        self.check_names(&header_tpls, &known, what);
+    }
+
+    /// A `wait` step: a duration of at most [`MAX_WAIT`], and nothing of a request step.
+    fn check_wait_step(&mut self, step: &'s Step, base: &str) {
+        if let Some(parsed) = step.wait_duration() {
+            let at = format!("{base}/wait");
+            let text = step.wait.as_deref().unwrap_or_default();
+            match parsed {
+                Err(why) => self.problem(
+                    at,
+                    format!(
+                        "`{}` is not a duration ({why}); write e.g. `1s` or `1500ms`",
+                        clip(text, 40)
+                    ),
+                ),
+                Ok(d) if d > MAX_WAIT => self.problem(
+                    at,
+                    format!(
+                        "a wait is at most {} s, got `{}`: a conformance case does not wait longer",
+                        MAX_WAIT.as_secs(),
+                        clip(text, 40)
+                    ),
+                ),
+                Ok(_) => {}
+            }
+        }
+        let request_fields: Vec<&str> = [
+            ("call", !step.call.is_empty()),
+            ("name", step.name.is_some()),
+            ("with", !step.with.is_empty()),
+            ("headers", !step.headers.is_empty()),
+            ("body", step.body.is_some()),
+            ("capture", !step.capture.is_empty()),
+            ("expect", !step.expect.is_empty()),
+        ]
+        .into_iter()
+        .filter_map(|(k, given)| given.then_some(k))
+        .collect();
+        if !request_fields.is_empty() {
+            self.problem(
+                base.to_owned(),
+                format!(
+                    "a `wait` step sends nothing, so it takes only `wait` and `when`; this one also has {}",
+                    quote_list(request_fields)
+                ),
+            );
+        }
+    }
+
     /// Checks one step with the names known before it; adds its captures to `scope`.
     fn check_step(
         &mut self,
-        step: &'s Step,
+        case: &'s Case,
+        index: usize,
         base: &str,
         scope: &mut Scope<'s>,
         earlier: &HashMap<&str, usize>,
     ) {
         let spec = self.spec;
+        let step = &case.steps[index];
         // `with` values are rendered against what was known before the step.
         let mut with_tpls = Vec::new();
         map_templates(&step.with, &format!("{base}/with"), &mut with_tpls);
@@ -433,13 +511,22 @@ impl<'s> Validator<'s> {
                 Some(_) => {}
             }
         }
+        if step.wait.is_some() {
+            self.check_wait_step(step, base);
+            return;
+        }
         let mut here = scope.clone();
+        here.names.extend(case.with.keys().map(String::as_str));
         here.names.extend(step.with.keys().map(String::as_str));
         let unknown_here =
             "not a spec variable, a built-in, a `with` key of this step, or a capture of an earlier step";
 
         let op = spec.operations.get(&step.call);
         match op {
+            None if step.call.is_empty() => self.problem(
+                base.to_owned(),
+                "a step needs `call` (an operation to call) or `wait` (a pause)".to_owned(),
+            ),
             None => {
                 let hint = did_you_mean(&step.call, spec.operations.keys().map(String::as_str));
                 self.problem(
@@ -451,7 +538,10 @@ impl<'s> Validator<'s> {
                     ),
                 );
             }
-            Some(op) => self.check_called_operation(step, op, base, &here),
+            Some(op) => {
+                let merged = case.effective_step(index);
+                self.check_called_operation(&merged, op, base, &here);
+            }
         }
 
         let mut tpls = Vec::new();
