@@ -67,6 +67,7 @@ const FIXTURES: &[(&str, Stage)] = &[
     ("bad-alternatives", Stage::Semantic),
     ("bad-body-schema", Stage::Semantic),
     ("bad-capture", Stage::Schema),
+    ("bad-function", Stage::Semantic),
     ("bad-jsonpath", Stage::Semantic),
     ("bad-regex", Stage::Semantic),
     ("bad-same-as", Stage::Semantic),

@@ -156,6 +156,19 @@ fn template_message(err: &TemplateError) -> String {
             quote_list(BUILTINS.iter().copied())
         ),
         TemplateError::Unknown { name } => format!("unknown variable `{}`", clip(name, 40)),
+        TemplateError::UnknownFunction {
+            function,
+            hint,
+            known,
+            ..
+        } => format!(
+            "unknown template function `{}`{hint}; the functions are {known}",
+            clip(function, 40)
+        ),
+        TemplateError::BadCall { function, why, .. } => {
+            format!("template function `{}` {why}", clip(function, 40))
+        }
+        other @ TemplateError::Function { .. } => other.to_string(),
     }
 }
 
@@ -194,7 +207,7 @@ fn jsonpath_problem(query: &str) -> Option<String> {
             .iter()
             .map(|p| match p {
                 template::Piece::Text(t) => *t,
-                template::Piece::Var(_) => stand_in,
+                template::Piece::Var(_) | template::Piece::Call(..) => stand_in,
             })
             .collect();
         match super::resolve::parse_jsonpath(&text) {
@@ -203,7 +216,7 @@ fn jsonpath_problem(query: &str) -> Option<String> {
             Err(_) => {}
         }
     }
-    let read_as = if pieces.iter().any(|p| matches!(p, template::Piece::Var(_))) {
+    let read_as = if pieces.iter().any(|p| p.name().is_some()) {
         " (each placeholder read as `0`)"
     } else {
         ""
