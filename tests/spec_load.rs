@@ -72,6 +72,7 @@ const FIXTURES: &[(&str, Stage)] = &[
     ("bad-regex", Stage::Semantic),
     ("bad-same-as", Stage::Semantic),
     ("bad-wait", Stage::Semantic),
+    ("capture-shadows-variable", Stage::Semantic),
     ("deep-nesting", Stage::Json),
     ("duplicate-case-id", Stage::Semantic),
     ("duplicate-key", Stage::Semantic),

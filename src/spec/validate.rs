@@ -281,6 +281,22 @@ impl<'s> Validator<'s> {
         }
     }
 
+    /// A capture named like a spec variable would silently replace the variable's value.
+    fn check_capture_name(&mut self, name: &str, pointer: &str) {
+        if self.spec.variables.contains_key(name) {
+            self.problem(
+                pointer.to_owned(),
+                format!(
+                    "capture `{}` has the name of spec variable `{}` ({}): from this step on the \
+                     capture would silently replace the variable; rename one of them",
+                    clip(name, 40),
+                    clip(name, 40),
+                    ptr("/variables", name)
+                ),
+            );
+        }
+    }
+
     fn check_capture(&mut self, capture: &Capture, pointer: String) {
         let named: Vec<&str> = [
             ("json", capture.json.is_some()),
@@ -366,7 +382,9 @@ impl<'s> Validator<'s> {
             let everywhere = self.everywhere.clone();
             self.check_names(&tpls, &everywhere, UNDEFINED_ANYWHERE);
             for (cname, capture) in &op.capture {
-                self.check_capture(capture, ptr(&format!("{base}/capture"), cname));
+                let at = ptr(&format!("{base}/capture"), cname);
+                self.check_capture_name(cname, &at);
+                self.check_capture(capture, at);
             }
         }
     }
@@ -578,7 +596,9 @@ impl<'s> Validator<'s> {
             scope.names.extend(op.capture.keys().map(String::as_str));
         }
         for (cname, capture) in &step.capture {
-            self.check_capture(capture, ptr(&format!("{base}/capture"), cname));
+            let at = ptr(&format!("{base}/capture"), cname);
+            self.check_capture_name(cname, &at);
+            self.check_capture(capture, at);
         }
         scope.names.extend(step.capture.keys().map(String::as_str));
         here.names.extend(scope.names.iter().copied());
