@@ -20,7 +20,8 @@ use std::io::{self, Write};
 
 use super::compat::{compatibility_table, shows_compatibility, CompatVerdict};
 use super::summary::{
-    format_duration, is_uncounted_failure, plural, summarize, Counts, Summary, Verdict,
+    format_duration, is_uncounted_failure, plural, skipped_step_count, skipped_steps, summarize,
+    Counts, Summary, Verdict,
 };
 use crate::check::outcome::{
     CaseOutcome, CaseStatus, CheckResult, RunOutcome, SpecOutcome, StepOutcome,
@@ -176,6 +177,13 @@ fn write_spec<W: Write>(w: &mut W, ctx: &Ctx<'_>, spec: &SpecOutcome) -> io::Res
             line.push_str(&p.paint(DIM, &format!(" (not applicable: {})", clean(why))));
         }
         writeln!(w, "{}", line.trim_end())?;
+        for skipped in skipped_steps(case) {
+            writeln!(
+                w,
+                "         {}",
+                p.paint(DIM, &format!("↳ {}", clean(&skipped)))
+            )?;
+        }
     }
     if let Some(pattern) = first_step_pattern(spec) {
         writeln!(w, "  {} {}", p.paint(BOLD_YELLOW, "note:"), clean(&pattern))?;
@@ -531,6 +539,13 @@ fn write_verdict<W: Write>(w: &mut W, ctx: &Ctx<'_>, summary: &Summary) -> io::R
         if n > 0 {
             line.push_str(&format!(" · {n} {what}"));
         }
+    }
+    let steps_skipped = skipped_step_count(run);
+    if steps_skipped > 0 {
+        line.push_str(&format!(
+            " · {} skipped by `when`",
+            plural(steps_skipped, "step", "steps")
+        ));
     }
     line.push_str(&format!(
         " · {} in {}",
