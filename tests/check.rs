@@ -723,3 +723,90 @@ async fn case_headers_and_with_reach_every_step_and_waits_wait() {
     // The step's own values win.
     assert_eq!(header(2, "X-Case").as_deref(), Some("step"));
 }
+
+// ---- reproduction scripts ----
+
+fn on_path(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A failed case's script, run with `sh` against the still-running faulted server (started here
+/// on port 0), reproduces the failing status — every step replayed, the session id carried from
+/// the create step in a shell variable, the password read from the environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reproduction_script_reproduces_the_failing_status() {
+    let mut config = ServerConfig::new(Dialect::JsonapiSessions);
+    config.faults = vec![Fault::NoRevoke];
+    let running = server::start(config).await.expect("the server starts");
+    let base = running.base_url();
+    let mut plan = CheckPlan::new(vec![spec("jsonapi-sessions")], Target::Url(base.clone()));
+    plan.options.cases = vec!["destroy-twice-404".into()];
+    let outcome = run_specs(&plan).await;
+    let case = &outcome.specs[0].cases[0];
+    assert_eq!(case.status, CaseStatus::Failed, "{:#?}", case.steps);
+    let failing = case
+        .steps
+        .last()
+        .and_then(|s| s.response.as_ref())
+        .map(|r| r.status);
+    let script = &case
+        .reproduction
+        .as_ref()
+        .expect("a failed case has a script")
+        .script;
+    let password = plan.specs[0].spec.variables["password"]
+        .default
+        .clone()
+        .unwrap_or_default();
+    // Secrets are environment references, never values; every step is there.
+    assert!(
+        !script.contains(&password) && !script.contains("***"),
+        "{script}"
+    );
+    assert!(script.contains("${SESSIONSPEC_PASSWORD}"), "{script}");
+    assert!(script.contains("c_session_id=$(jq"), "{script}");
+    assert_eq!(
+        script.matches("status=$(curl").count(),
+        case.steps.len(),
+        "{script}"
+    );
+    if !on_path("curl") || !on_path("jq") {
+        eprintln!("skipped running the script: curl or jq is not installed");
+        running.shutdown().await;
+        return;
+    }
+    let dir = support::temp_dir();
+    let path = dir.path().join("repro.sh");
+    std::fs::write(&path, script).expect("the script is written");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("sh")
+            .arg(&path)
+            .env("SESSIONSPEC_TARGET", &base)
+            .env("SESSIONSPEC_PASSWORD", password)
+            .output()
+            .expect("sh runs")
+    })
+    .await
+    .expect("joined");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout
+        .lines()
+        .rfind(|l| l.starts_with("step "))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        last.ends_with(&format!("HTTP {}", failing.unwrap_or_default())),
+        "the script did not reproduce {failing:?}:\n{stdout}"
+    );
+    running.shutdown().await;
+}

@@ -281,7 +281,7 @@ fn write_case_detail<W: Write>(w: &mut W, ctx: &Ctx<'_>, case: &CaseOutcome) -> 
                 exchange(w, ctx, step)?;
             }
             note(w, p, "rule", case.rule.as_deref())?;
-            note(w, p, "reproduce", step.curl.as_deref())?;
+            note(w, p, "reproduce", reproduce(case, step).as_deref())?;
         }
     }
     if !printed {
@@ -334,9 +334,21 @@ fn write_check<W: Write>(
     }
     note(w, p, "rule", check.rule.as_deref().or(case.rule.as_deref()))?;
     if tail {
-        note(w, p, "reproduce", step.curl.as_deref())?;
+        note(w, p, "reproduce", reproduce(case, step).as_deref())?;
     }
     Ok(())
+}
+
+/// The reproduction to show: the script written by `--repro-dir` (every step of the case), else
+/// the failing step's curl line.
+fn reproduce(case: &CaseOutcome, step: &StepOutcome) -> Option<String> {
+    match case.reproduction.as_ref().and_then(|r| r.path.as_ref()) {
+        Some(path) => Some(format!(
+            "sh {path} (all {} of the case, captures carried; secrets from the environment)",
+            plural(case.steps.len(), "step", "steps")
+        )),
+        None => step.curl.clone(),
+    }
 }
 
 /// `2 (logout)`: 1-based step number and the operation called.

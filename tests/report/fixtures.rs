@@ -148,6 +148,7 @@ pub fn case(
         skip_reason: None,
         duration_ms: steps.iter().map(|s| s.duration_ms).sum(),
         steps,
+        reproduction: None,
     }
 }
 
