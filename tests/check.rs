@@ -810,3 +810,45 @@ async fn a_reproduction_script_reproduces_the_failing_status() {
     );
     running.shutdown().await;
 }
+
+#[test]
+fn binary_writes_an_executable_script_per_failed_case() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = support::temp_dir();
+    let repro = dir.path().join("repro");
+    let out = support::run(
+        [
+            "check",
+            "--spec",
+            "jsonapi-sessions",
+            "--fault",
+            "no-revoke",
+            "--strict",
+            "--case",
+            "destroy-twice-404",
+            "--repro-dir",
+            &repro.display().to_string(),
+        ],
+        BOUND,
+    );
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    let path = repro.join("jsonapi-sessions--destroy-twice-404.sh");
+    let mode = std::fs::metadata(&path)
+        .expect("the script is written")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0o111, "executable");
+    assert!(
+        out.stdout
+            .contains(&format!("reproduce: sh {}", path.display())),
+        "{}",
+        out.stdout
+    );
+    let script = std::fs::read_to_string(&path).expect("readable");
+    assert!(script.contains("sessionspec serve --dialect jsonapi-sessions --addr 127.0.0.1:8080 --hash-cost low --fault no-revoke"), "{script}");
+    assert_eq!(
+        std::fs::read_dir(&repro).map_or(0, Iterator::count),
+        1,
+        "only failed cases get a script"
+    );
+}
