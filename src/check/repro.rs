@@ -41,6 +41,8 @@ struct Slot {
     sentinel: String,
     /// The shell variable.
     shell: String,
+    /// Its value in the run (never written: a fallback finds it in a request to replace it).
+    value: String,
 }
 
 /// The reproduction script of a failed or errored case.
@@ -94,6 +96,7 @@ pub fn script(ctx: &ReproContext<'_>, raw: &RawCase) -> String {
         slots.push(Slot {
             sentinel,
             shell: env.clone(),
+            value: ctx.vars.get(name).unwrap_or_default().to_owned(),
         });
         secrets.push((env, name.clone()));
     }
@@ -174,12 +177,13 @@ pub fn script(ctx: &ReproContext<'_>, raw: &RawCase) -> String {
                 let _ = writeln!(
                     out,
                     "# a template function used a captured value here: this step sends the value the \
-                     harness computed (a masked secret shows as ***)"
+                     harness computed; the values held in shell variables are put back where found"
                 );
                 let mut r = with_wire_defaults(sent.clone());
                 r.url = r
                     .url
                     .replacen(&real_base(sent, op), &BASE_MARK.to_string(), 1);
+                put_back(&mut r, &slots);
                 r.redacted(ctx.redactor)
             }
         };
@@ -223,14 +227,40 @@ pub fn script(ctx: &ReproContext<'_>, raw: &RawCase) -> String {
             let shell = format!("c_{}", shell_name(name));
             let line = capture_line(&shell, capture, k, &value, ctx.redactor);
             let _ = writeln!(out, "{line}");
-            real.set(name, value, capture.secret);
+            real.set(name, value.clone(), capture.secret);
             let sentinel = format!("\u{E000}{}\u{E001}", slots.len());
             shadow.set(name, sentinel.clone(), false);
-            slots.push(Slot { sentinel, shell });
+            slots.push(Slot {
+                sentinel,
+                shell,
+                value,
+            });
         }
     }
     // A last pass: no secret the run saw is ever written.
     ctx.redactor.redact(&out)
+}
+
+/// A sent request with each slot's value (at least 3 bytes, longest first) replaced by its
+/// sentinel, raw and percent-encoded.
+fn put_back(req: &mut RequestData, slots: &[Slot]) {
+    let mut order: Vec<&Slot> = slots.iter().filter(|s| s.value.len() >= 3).collect();
+    order.sort_by_key(|s| std::cmp::Reverse(s.value.len()));
+    let swap = |text: &str| {
+        let mut text = text.to_owned();
+        for slot in &order {
+            text = text.replace(&slot.value, &slot.sentinel).replace(
+                &percent_encode(&slot.value),
+                &percent_encode(&slot.sentinel),
+            );
+        }
+        text
+    };
+    req.url = swap(&req.url);
+    for (_, v) in &mut req.headers {
+        *v = swap(v);
+    }
+    req.body = req.body.as_deref().map(swap);
 }
 
 /// The base URL part of a sent request's URL (everything before the operation's path).
@@ -440,7 +470,20 @@ mod tests {
         let slots = vec![Slot {
             sentinel: "\u{E000}0\u{E001}".to_owned(),
             shell: "c_token".to_owned(),
+            value: "tok-1".to_owned(),
         }];
+        let mut sent = RequestData {
+            method: Method::Get,
+            url: "http://h/s/tok-1".to_owned(),
+            headers: vec![("Authorization".to_owned(), "Bearer tok-1".to_owned())],
+            body: Some("t=tok-1".to_owned()),
+        };
+        put_back(&mut sent, &slots);
+        assert_eq!(
+            dq(&sent.headers[0].1, &slots, false),
+            "\"Bearer ${c_token}\""
+        );
+        assert_eq!(dq(&sent.url, &slots, false), "\"http://h/s/${c_token}\"");
         let raw = format!("{BASE_MARK}/s/\u{E000}0\u{E001}?q=$x");
         assert_eq!(dq(&raw, &slots, false), "\"${BASE}/s/${c_token}?q=\\$x\"");
         let form = format!("t={}", percent_encode("\u{E000}0\u{E001}"));
