@@ -676,3 +676,179 @@ fn binary_usage_errors_exit_2() {
         assert!(out.stderr.contains(needle), "{}", out.transcript());
     }
 }
+
+// ---- case-level headers and `with`, wait steps ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_headers_and_with_reach_every_step_and_waits_wait() {
+    let text = r#"{
+  "name": "case-defaults", "title": "t", "source": "002", "dialect": "rails-jwt",
+  "variables": { "email": { "default": "foo@bar.com" }, "password": { "default": "foobar", "secret": true } },
+  "operations": { "login": { "method": "POST", "path": "/api/v1/sessions",
+                             "headers": { "X-Op": "op" },
+                             "body": { "form": { "email": "{{email}}", "password": "{{password}}" } } } },
+  "cases": [ { "id": "wrong-everywhere", "title": "t", "level": "must", "doc": "d",
+               "with": { "password": "wrong" },
+               "headers": { "X-Case": "case-{{password}}", "X-Op": null },
+               "steps": [
+                 { "call": "login", "expect": { "status": 401 } },
+                 { "wait": "60ms" },
+                 { "call": "login", "with": { "password": "foobar" }, "headers": { "X-Case": "step" },
+                   "expect": { "status": 200 } } ] } ]
+}"#;
+    let loaded =
+        load_spec_str(Path::new("case-defaults.json"), text).unwrap_or_else(|e| panic!("{e}"));
+    let plan = CheckPlan::new(vec![loaded], embedded(Vec::new()));
+    let outcome = run_specs(&plan).await;
+    let case = &outcome.specs[0].cases[0];
+    assert_eq!(case.status, CaseStatus::Passed, "{:#?}", case.steps);
+    let header = |step: usize, name: &str| {
+        case.steps[step]
+            .request
+            .as_ref()
+            .and_then(|r| r.header(name).map(str::to_owned))
+    };
+    // The case's `with` reached the first step (401) and its header was rendered with it; a
+    // case-level `null` removed the operation's header.
+    assert_eq!(header(0, "X-Case").as_deref(), Some("case-wrong"));
+    assert_eq!(header(0, "X-Op"), None);
+    // The wait step sent nothing and took its time.
+    assert_eq!(case.steps[1].call, "wait");
+    assert!(case.steps[1].request.is_none());
+    assert!(
+        case.steps[1].duration_ms >= 60,
+        "{}",
+        case.steps[1].duration_ms
+    );
+    // The step's own values win.
+    assert_eq!(header(2, "X-Case").as_deref(), Some("step"));
+}
+
+// ---- reproduction scripts ----
+
+fn on_path(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A failed case's script, run with `sh` against the still-running faulted server (started here
+/// on port 0), reproduces the failing status — every step replayed, the session id carried from
+/// the create step in a shell variable, the password read from the environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reproduction_script_reproduces_the_failing_status() {
+    let mut config = ServerConfig::new(Dialect::JsonapiSessions);
+    config.faults = vec![Fault::NoRevoke];
+    let running = server::start(config).await.expect("the server starts");
+    let base = running.base_url();
+    let mut plan = CheckPlan::new(vec![spec("jsonapi-sessions")], Target::Url(base.clone()));
+    plan.options.cases = vec!["destroy-twice-404".into()];
+    let outcome = run_specs(&plan).await;
+    let case = &outcome.specs[0].cases[0];
+    assert_eq!(case.status, CaseStatus::Failed, "{:#?}", case.steps);
+    let failing = case
+        .steps
+        .last()
+        .and_then(|s| s.response.as_ref())
+        .map(|r| r.status);
+    let script = &case
+        .reproduction
+        .as_ref()
+        .expect("a failed case has a script")
+        .script;
+    let password = plan.specs[0].spec.variables["password"]
+        .default
+        .clone()
+        .unwrap_or_default();
+    // Secrets are environment references, never values; every step is there.
+    assert!(
+        !script.contains(&password) && !script.contains("***"),
+        "{script}"
+    );
+    assert!(script.contains("${SESSIONSPEC_PASSWORD}"), "{script}");
+    assert!(script.contains("c_session_id=$(jq"), "{script}");
+    assert_eq!(
+        script.matches("status=$(curl").count(),
+        case.steps.len(),
+        "{script}"
+    );
+    if !on_path("curl") || !on_path("jq") {
+        eprintln!("skipped running the script: curl or jq is not installed");
+        running.shutdown().await;
+        return;
+    }
+    let dir = support::temp_dir();
+    let path = dir.path().join("repro.sh");
+    std::fs::write(&path, script).expect("the script is written");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("sh")
+            .arg(&path)
+            .env("SESSIONSPEC_TARGET", &base)
+            .env("SESSIONSPEC_PASSWORD", password)
+            .output()
+            .expect("sh runs")
+    })
+    .await
+    .expect("joined");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout
+        .lines()
+        .rfind(|l| l.starts_with("step "))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        last.ends_with(&format!("HTTP {}", failing.unwrap_or_default())),
+        "the script did not reproduce {failing:?}:\n{stdout}"
+    );
+    running.shutdown().await;
+}
+
+#[test]
+fn binary_writes_an_executable_script_per_failed_case() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = support::temp_dir();
+    let repro = dir.path().join("repro");
+    let out = support::run(
+        [
+            "check",
+            "--spec",
+            "jsonapi-sessions",
+            "--fault",
+            "no-revoke",
+            "--strict",
+            "--case",
+            "destroy-twice-404",
+            "--repro-dir",
+            &repro.display().to_string(),
+        ],
+        BOUND,
+    );
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    let path = repro.join("jsonapi-sessions--destroy-twice-404.sh");
+    let mode = std::fs::metadata(&path)
+        .expect("the script is written")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0o111, "executable");
+    assert!(
+        out.stdout
+            .contains(&format!("reproduce: sh {}", path.display())),
+        "{}",
+        out.stdout
+    );
+    let script = std::fs::read_to_string(&path).expect("readable");
+    assert!(script.contains("sessionspec serve --dialect jsonapi-sessions --addr 127.0.0.1:8080 --hash-cost low --fault no-revoke"), "{script}");
+    assert_eq!(
+        std::fs::read_dir(&repro).map_or(0, Iterator::count),
+        1,
+        "only failed cases get a script"
+    );
+}

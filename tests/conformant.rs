@@ -74,6 +74,50 @@ variant_tests! {
     weak_etags_pass_every_spec_strictly => Variant::WeakEtags,
     no_last_modified_passes_every_spec_strictly => Variant::NoLastModified,
     foreign_sessions_pass_every_spec_strictly => Variant::ForeignSessions,
+    html_for_browsers_passes_every_spec_strictly => Variant::HtmlForBrowsers,
+}
+
+/// `html-for-browsers` does what it says: a browser's `Accept` gets an HTML page of the same
+/// answer (so the strict run above proves the specs do not mistake it for a fault).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_for_browsers_serves_a_page_to_a_browser_only() {
+    use sessionspec::server::{self, Dialect, ServerConfig};
+    let mut config = ServerConfig::new(Dialect::RailsJwt);
+    config.variants = vec![Variant::HtmlForBrowsers];
+    let running = server::start(config).await.expect("the server starts");
+    let client = reqwest::Client::new();
+    let login = |accept: &'static str| {
+        client
+            .post(format!("{}/api/v1/sessions", running.base_url()))
+            .header("Accept", accept)
+            .form(&[("email", "foo@bar.com"), ("password", "foobar")])
+            .send()
+    };
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let page = login(browser).await.expect("an answer");
+    assert_eq!(page.status(), 200);
+    let header = |r: &reqwest::Response, n: &str| {
+        r.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(header(&page, "content-type").starts_with("text/html"));
+    assert!(header(&page, "vary").contains("Accept"));
+    assert_eq!(
+        header(&page, "etag"),
+        "",
+        "the JSON representation's tag is not the page's"
+    );
+    let text = page.text().await.expect("a body");
+    assert!(
+        text.starts_with("<!doctype html>") && text.contains("auth_token"),
+        "{text}"
+    );
+    let api = login("application/json").await.expect("an answer");
+    assert!(header(&api, "content-type").starts_with("application/json"));
+    running.shutdown().await;
 }
 
 #[test]

@@ -64,11 +64,15 @@ enum Stage {
 }
 
 const FIXTURES: &[(&str, Stage)] = &[
+    ("bad-alternatives", Stage::Semantic),
     ("bad-body-schema", Stage::Semantic),
     ("bad-capture", Stage::Schema),
+    ("bad-function", Stage::Semantic),
     ("bad-jsonpath", Stage::Semantic),
     ("bad-regex", Stage::Semantic),
     ("bad-same-as", Stage::Semantic),
+    ("bad-wait", Stage::Semantic),
+    ("capture-shadows-variable", Stage::Semantic),
     ("deep-nesting", Stage::Json),
     ("duplicate-case-id", Stage::Semantic),
     ("duplicate-key", Stage::Semantic),
@@ -183,14 +187,18 @@ fn the_schema_covers_every_field_of_the_model() {
         "e": {"method": "DELETE", "path": "/e"}, "f": {"method": "OPTIONS", "path": "/f"}
       },
       "cases": [{"id": "one", "title": "t", "level": "should", "doc": "d", "rule": "RFC 9110", "tags": ["x"],
+        "with": {"email": "y"}, "headers": {"X-Case": "{{email}}", "X-Gone": null},
         "steps": [
+          {"wait": "10ms", "when": {"not_captured": "email", "reason": "r", "rest": true}},
           {"call": "login", "name": "first", "with": {"email": "x"}, "headers": {"X-A": null, "X-B": "c"},
            "body": {"raw": "r"}, "capture": {"s": {"header": "X-S"}},
            "expect": {"status": [200, 201],
              "headers": {"X-A": "v", "X-B": {"equals": "v", "matches": "^v$", "present": true, "contains": ["a"],
                          "media_type": "application/json", "etag": "weak", "http_date": true}},
              "body": {"empty": false, "schema": {"type": "object"}, "equals": {"a": 1}, "contains": [1],
-                      "jsonapi": "data", "jwt": {"pointer": "/t", "alg": "HS256", "claims": ["exp"], "unexpired": true}},
+                      "jsonapi": "data", "jwt": {"pointer": "/t", "alg": "HS256", "claims": ["exp"], "unexpired": true},
+                      "text": {"equals": "{{email}}", "matches": "^a"}, "bytes": {"hex": "ff00"}},
+             "any_of": [{"status": 200}, {"body": {"bytes": {"base64": "/wA="}}}],
              "captured": {"t": {"equals": "{{t}}", "not_equals": "x", "matches": "."}}}},
           {"call": "login", "expect": {"status": 200, "same_as": {"step": "first", "compare": ["status", "body", "header:ETag"]}}}
         ]}]

@@ -14,7 +14,7 @@ use crate::redact::Redactor;
 use crate::spec::needs::required_captures;
 use crate::spec::template::TemplateError;
 use crate::spec::{
-    build_request, extract_with, pointer_token, Capture, CaptureSource, LoadedSpec, Vars,
+    build_request, extract_with, pointer_token, Capture, CaptureSource, LoadedSpec, Vars, MAX_WAIT,
 };
 use crate::stop::Stop;
 
@@ -75,7 +75,9 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
     let mut named: HashMap<String, ResponseData> = HashMap::new();
     let required = required_captures(&run.loaded.spec, case);
 
-    for (j, step) in case.steps.iter().enumerate() {
+    for (j, required) in required.iter().enumerate() {
+        // The case's `with` and `headers` under the step's own.
+        let step = &*case.effective_step(j);
         if run.stop.is_stopped() {
             out.interrupted = true;
             break;
@@ -83,7 +85,7 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
         let step_started = Instant::now();
         let mut raw = RawStep {
             index: j,
-            call: step.call.clone(),
+            call: step_call(step),
             name: step.name.clone(),
             request: None,
             response: None,
@@ -102,7 +104,7 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
                     for (k, later) in case.steps.iter().enumerate().skip(j + 1) {
                         out.steps.push(RawStep {
                             index: k,
-                            call: later.call.clone(),
+                            call: step_call(later),
                             name: later.name.clone(),
                             request: None,
                             response: None,
@@ -116,6 +118,21 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
                 }
                 continue;
             }
+        }
+        if let Some(wait) = step.wait_duration() {
+            // Validated at load time: a duration of at most MAX_WAIT.
+            let wait = wait.unwrap_or_default().min(MAX_WAIT);
+            let stopped = tokio::select! {
+                () = tokio::time::sleep(wait) => false,
+                _ = run.stop.stopped() => true,
+            };
+            raw.duration = step_started.elapsed();
+            out.steps.push(raw);
+            if stopped {
+                out.interrupted = true;
+                break;
+            }
+            continue;
         }
         let Some(op) = run.loaded.spec.operations.get(&step.call) else {
             raw.error = Some(StepError::new(
@@ -194,7 +211,7 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
                 }
                 Err(why) => {
                     // A later step needs it and no earlier step provided it: this step fails.
-                    if required[j].contains(name) && vars.get(name).is_none() {
+                    if required.contains(name) && vars.get(name).is_none() {
                         let mut c = checks::fail(
                             capture_check(name),
                             format!(
@@ -265,6 +282,15 @@ pub fn skipped_case(index: usize, interrupted: bool) -> RawCase {
         duration: Duration::ZERO,
         redactor: Redactor::new(),
         interrupted,
+    }
+}
+
+/// What a step does, for reports: the operation it calls, or `wait`.
+fn step_call(step: &crate::spec::Step) -> String {
+    if step.wait.is_some() {
+        "wait".to_owned()
+    } else {
+        step.call.clone()
     }
 }
 

@@ -15,7 +15,9 @@ use super::checks::{
 use super::outcome::CheckResult;
 use crate::http::ResponseData;
 use crate::spec::template::{render_json, TemplateError};
-use crate::spec::{BodyExpect, Case, HeaderExpect, HeaderRule, LoadedSpec, ValueExpect, Vars};
+use crate::spec::{
+    BodyExpect, Case, Expect, HeaderExpect, HeaderRule, LoadedSpec, ValueExpect, Vars,
+};
 
 /// Compiled body schemas of one spec, by the JSON pointer of the schema in the spec file.
 #[derive(Default)]
@@ -29,9 +31,20 @@ impl SchemaCache {
         let mut compiled = HashMap::new();
         for (i, case) in loaded.spec.cases.iter().enumerate() {
             for (j, step) in case.steps.iter().enumerate() {
-                if let Some(schema) = step.expect.body.as_ref().and_then(|b| b.schema.as_ref()) {
-                    let pointer = format!("{}/body/schema", expect_pointer(i, j));
-                    compiled.insert(pointer, body::compile(schema).map(Arc::new));
+                let base = expect_pointer(i, j);
+                let alternatives = step
+                    .expect
+                    .any_of
+                    .iter()
+                    .enumerate()
+                    .map(|(k, alt)| (format!("{base}/any_of/{k}"), alt));
+                for (at, expect) in
+                    std::iter::once((base.clone(), &step.expect)).chain(alternatives)
+                {
+                    if let Some(schema) = expect.body.as_ref().and_then(|b| b.schema.as_ref()) {
+                        let pointer = format!("{at}/body/schema");
+                        compiled.insert(pointer, body::compile(schema).map(Arc::new));
+                    }
                 }
             }
         }
@@ -71,8 +84,27 @@ pub fn evaluate(e: &StepEval<'_>) -> Vec<CheckResult> {
     let step = &e.case.steps[e.step_index];
     let expect = &step.expect;
     let base = expect_pointer(e.case_index, e.step_index);
-    let mut out: Vec<(CheckResult, String)> = Vec::new();
+    let mut out = expect_checks(e, expect, &base);
+    if !expect.any_of.is_empty() {
+        out.push((
+            any_of_check(e, &expect.any_of, &base),
+            format!("{base}/any_of"),
+        ));
+    }
+    let mut results = finish(e, out);
+    if let Some(mut c) = rfc9110::no_content_body(e.response) {
+        // An automatic check keeps its own rule and points at the step: it is not what the case
+        // is about.
+        let step_pointer = format!("/cases/{}/steps/{}", e.case_index, e.step_index);
+        c.location = Some(e.loaded.locate(&step_pointer));
+        results.push(c);
+    }
+    results
+}
 
+/// The checks of one `expect` (the step's, or one alternative of its `any_of`) at `base`.
+fn expect_checks(e: &StepEval<'_>, expect: &Expect, base: &str) -> Vec<(CheckResult, String)> {
+    let mut out: Vec<(CheckResult, String)> = Vec::new();
     if let Some(s) = &expect.status {
         out.push((
             status::documented_status(e.response, s),
@@ -103,15 +135,42 @@ pub fn evaluate(e: &StepEval<'_>) -> Vec<CheckResult> {
             ));
         }
     }
-    let mut results = finish(e, out);
-    if let Some(mut c) = rfc9110::no_content_body(e.response) {
-        // An automatic check keeps its own rule and points at the step: it is not what the case
-        // is about.
-        let step_pointer = format!("/cases/{}/steps/{}", e.case_index, e.step_index);
-        c.location = Some(e.loaded.locate(&step_pointer));
-        results.push(c);
+    out
+}
+
+/// `any_of`: one alternative holds entirely. When none does, the result lists each alternative's
+/// differences, one line per alternative.
+fn any_of_check(e: &StepEval<'_>, alternatives: &[Expect], base: &str) -> CheckResult {
+    let expected = format!(
+        "one of {} documented alternatives to hold",
+        alternatives.len()
+    );
+    let mut differences = Vec::with_capacity(alternatives.len());
+    for (k, alt) in alternatives.iter().enumerate() {
+        let results = expect_checks(e, alt, &format!("{base}/any_of/{k}"));
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|(c, _)| !c.passed)
+            .map(|(c, _)| c.message())
+            .collect();
+        if failed.is_empty() {
+            let held: Vec<&str> = results.iter().map(|(c, _)| c.check.as_str()).collect();
+            return checks::pass(
+                "any_of",
+                expected,
+                format!("alternative {} holds ({})", k + 1, held.join(", ")),
+            );
+        }
+        differences.push(checks::shorten(&format!(
+            "alternative {}: {}",
+            k + 1,
+            failed.join("; ")
+        )));
     }
-    results
+    let mut c = checks::fail("any_of", expected, "");
+    // One line per alternative (each already shortened): the report shows them all.
+    c.actual = differences.join("\n");
+    c
 }
 
 fn finish(e: &StepEval<'_>, results: Vec<(CheckResult, String)>) -> Vec<CheckResult> {
@@ -246,6 +305,21 @@ fn body_checks(e: &StepEval<'_>, b: &BodyExpect, at: &str, out: &mut Vec<(CheckR
             out.push((c, field("jwt")));
         }
     }
+    if let Some(t) = &b.text {
+        if let Some(want) = &t.equals {
+            let c = match e.vars.render(want) {
+                Ok(want) => body::text_equals(resp, &want),
+                Err(err) => unrenderable(e, "body.text.equals".into(), &err),
+            };
+            out.push((c, field("text/equals")));
+        }
+        if let Some(pattern) = &t.matches {
+            out.push((body::text_matches(resp, pattern), field("text/matches")));
+        }
+    }
+    if let Some(bytes) = &b.bytes {
+        out.push((body::bytes_equal(resp, bytes), field("bytes")));
+    }
 }
 
 fn captured_checks(e: &StepEval<'_>, name: &str, rule: &ValueExpect) -> Vec<CheckResult> {
@@ -354,5 +428,78 @@ mod tests {
         assert!(results
             .iter()
             .all(|c| c.location.as_ref().is_some_and(|l| l.file == "t.json")));
+    }
+
+    #[test]
+    fn any_of_holds_when_one_alternative_does_and_shows_each_difference() {
+        let text = r#"{
+  "name": "t", "title": "t", "source": "t",
+  "operations": { "op": { "method": "DELETE", "path": "/" } },
+  "cases": [
+    { "id": "c", "title": "c", "level": "must", "doc": "d",
+      "steps": [ { "call": "op",
+                   "expect": { "headers": { "X-A": { "present": true } },
+                               "any_of": [ { "status": 204, "body": { "empty": true } },
+                                           { "status": 200, "body": { "text": { "equals": "deleted" } } } ] } } ] }
+  ]
+}"#;
+        let loaded = load_spec_str(Path::new("t.json"), text).expect("the spec loads");
+        let vars = Vars::from_spec(&loaded.spec, &IndexMap::new(), |_| None).expect("vars");
+        let run = |status: u16, body: &str| {
+            let response = ResponseData {
+                status,
+                headers: vec![("x-a".into(), "1".into())],
+                body: body.as_bytes().to_vec(),
+                truncated: false,
+            };
+            evaluate(&StepEval {
+                loaded: &loaded,
+                case_index: 0,
+                step_index: 0,
+                case: &loaded.spec.cases[0],
+                response: &response,
+                vars: &vars,
+                capture_failures: &HashMap::new(),
+                named: &HashMap::new(),
+                schemas: &SchemaCache::build(&loaded),
+                now: 0,
+            })
+        };
+        let any_of = |results: &[CheckResult]| {
+            results
+                .iter()
+                .find(|c| c.check == "any_of")
+                .cloned()
+                .expect("an any_of result")
+        };
+        let first = any_of(&run(204, ""));
+        assert!(first.passed, "{first:?}");
+        assert!(
+            first.actual.starts_with("alternative 1 holds"),
+            "{}",
+            first.actual
+        );
+        let second = any_of(&run(200, "deleted"));
+        assert!(second.passed);
+        assert!(
+            second.actual.starts_with("alternative 2 holds"),
+            "{}",
+            second.actual
+        );
+        let neither = any_of(&run(200, "gone"));
+        assert!(!neither.passed);
+        let lines: Vec<&str> = neither.actual.lines().collect();
+        assert_eq!(lines.len(), 2, "{}", neither.actual);
+        assert!(
+            lines[0].starts_with("alternative 1: status: expected 204, got 200; body.empty"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].starts_with("alternative 2: body.text.equals"),
+            "{}",
+            lines[1]
+        );
+        assert_eq!(neither.location.as_ref().map(|l| l.line), Some(8));
     }
 }

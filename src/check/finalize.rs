@@ -37,6 +37,7 @@ pub fn case_outcome(loaded: &LoadedSpec, raw: &RawCase, redactor: &Redactor) -> 
             .iter()
             .map(|s| step_outcome(s, redactor))
             .collect(),
+        reproduction: None,
     }
 }
 

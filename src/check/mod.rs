@@ -12,6 +12,7 @@ pub mod evaluate;
 pub mod finalize;
 pub mod outcome;
 pub mod plan;
+pub mod repro;
 pub mod runner;
 pub mod verdict;
 

@@ -109,6 +109,19 @@ pub struct CaseOutcome {
     pub skip_reason: Option<String>,
     pub duration_ms: u64,
     pub steps: Vec<StepOutcome>,
+    /// For a failed or errored case: the script that replays its steps (not in the JSON report;
+    /// `check --repro-dir` writes it and sets `path`).
+    #[serde(skip)]
+    pub reproduction: Option<Reproduction>,
+}
+
+/// A runnable reproduction of a case ([`crate::check::repro`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reproduction {
+    /// The POSIX `sh` script (secrets as environment references).
+    pub script: String,
+    /// Where it was written, if it was.
+    pub path: Option<String>,
 }
 
 impl CaseOutcome {

@@ -16,10 +16,12 @@ use super::client::probe;
 use super::client::HttpClient;
 use super::evaluate::SchemaCache;
 use super::finalize::{case_outcome, millis};
+use super::outcome::Reproduction;
 use super::outcome::{
     CaseStatus, ProfileReport, RunOutcome, SpecOutcome, StepErrorKind, REPORT_FORMAT_VERSION,
 };
 use super::plan::{CheckPlan, Target};
+use super::repro;
 use super::verdict::counts;
 use crate::redact::{mask_userinfo, Redactor};
 use crate::server::{self, Dialect, RunningServer, ServerConfig};
@@ -184,6 +186,53 @@ fn unanswered(raws: &[RawCase]) -> Option<String> {
         .and_then(|s| s.error.as_ref().map(|e| e.message.clone()))
 }
 
+/// Port the `sessionspec serve` command of a reproduction listens on.
+const REPRO_PORT: u16 = 8080;
+
+/// What the reproduction scripts of one spec share: the target, or how to start the same
+/// built-in server, and curl's TLS arguments.
+fn repro_context<'a>(
+    plan: &CheckPlan,
+    loaded: &'a LoadedSpec,
+    vars: &'a Vars,
+    redactor: &'a Redactor,
+    base_url: &str,
+) -> repro::ReproContext<'a> {
+    let (base_url, serve, tls_args) = match &plan.target {
+        Target::Embedded {
+            faults,
+            hash_cost,
+            variants,
+        } => {
+            let mut serve = format!(
+                "sessionspec serve --dialect {} --addr 127.0.0.1:{REPRO_PORT} --hash-cost {}",
+                loaded.spec.dialect(),
+                hash_cost.as_str()
+            );
+            for f in faults {
+                serve.push_str(&format!(" --fault {f}"));
+            }
+            for v in variants {
+                serve.push_str(&format!(" --variant {v}"));
+            }
+            (
+                format!("http://127.0.0.1:{REPRO_PORT}"),
+                Some(serve),
+                Vec::new(),
+            )
+        }
+        Target::Url(_) => (mask_userinfo(base_url), None, plan.tls.curl_args()),
+    };
+    repro::ReproContext {
+        loaded,
+        vars,
+        base_url,
+        serve,
+        tls_args,
+        redactor,
+    }
+}
+
 async fn start_embedded(
     plan: &CheckPlan,
     loaded: &LoadedSpec,
@@ -317,11 +366,18 @@ async fn run_spec(
     for raw in &raws {
         redactor.extend(&raw.redactor);
     }
+    let repro = repro_context(plan, loaded, &vars, &redactor, &base_url);
     out.cases = raws
         .iter()
         .map(|raw| {
             let mut case = case_outcome(loaded, raw, &redactor);
             case.skip_reason = skip_of(raw.index).cloned();
+            if matches!(raw.status, CaseStatus::Failed | CaseStatus::Errored) && !raw.interrupted {
+                case.reproduction = Some(Reproduction {
+                    script: repro::script(&repro, raw),
+                    path: None,
+                });
+            }
             case
         })
         .collect();

@@ -159,6 +159,10 @@ pub struct CheckArgs {
     /// Stop at the first counted case that fails or errors (the rest are reported as not run).
     #[arg(long)]
     pub fail_fast: bool,
+    /// Write one executable `sh` script per failed case into DIR: every step of the case as curl
+    /// commands, captures carried in shell variables, secrets read from the environment.
+    #[arg(long, value_name = "DIR")]
+    pub repro_dir: Option<PathBuf>,
     /// After this many cases in a row get no response at all (refused, reset, timeout), the rest
     /// of that spec is not run and the run is an error; 0 never gives up.
     #[arg(long, default_value_t = 3, value_name = "N")]

@@ -165,6 +165,35 @@ impl Progress for StderrProgress {
     }
 }
 
+/// Writes each case's reproduction as `DIR/SPEC--CASE.sh` (atomically, executable) and records the
+/// path in the outcome; how many were written.
+fn write_reproductions(
+    outcome: &mut crate::check::outcome::RunOutcome,
+    dir: &std::path::Path,
+) -> Result<usize, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut n = 0;
+    for spec in &mut outcome.specs {
+        for case in &mut spec.cases {
+            let Some(repro) = &mut case.reproduction else {
+                continue;
+            };
+            let path = dir.join(format!("{}--{}.sh", spec.name, case.id));
+            crate::report::write_atomic(&path, |w| w.write_all(repro.script.as_bytes()))
+                .map_err(|e| e.to_string())?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                    .map_err(|e| format!("cannot make {} executable: {e}", path.display()))?;
+            }
+            repro.path = Some(path.display().to_string());
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// Runs `check`; returns the exit code.
 pub async fn run(args: CheckArgs, stop: &Stop) -> u8 {
     let prepared = match check_plan(&args) {
@@ -174,7 +203,22 @@ pub async fn run(args: CheckArgs, stop: &Stop) -> u8 {
             return exit::ERROR;
         }
     };
-    let outcome = crate::check::run(&prepared.plan, stop, &StderrProgress).await;
+    let mut outcome = crate::check::run(&prepared.plan, stop, &StderrProgress).await;
+    let mut repro_failed = false;
+    if let Some(dir) = &args.repro_dir {
+        match write_reproductions(&mut outcome, dir) {
+            Ok(0) => {}
+            Ok(n) => eprintln!(
+                "sessionspec: wrote {n} reproduction script{} to {}",
+                if n == 1 { "" } else { "s" },
+                dir.display()
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                repro_failed = true;
+            }
+        }
+    }
 
     let opts = TerminalOptions {
         color: stdout_color(args.no_color),
@@ -197,6 +241,9 @@ pub async fn run(args: CheckArgs, stop: &Stop) -> u8 {
         }
     }
     let mut code = exit_code(outcome.verdict(), stop.reason());
+    if repro_failed && (code == exit::OK || code == exit::FAILED) {
+        code = exit::ERROR;
+    }
     for (format, path) in &prepared.reports {
         match write_report(*format, &outcome, path) {
             Ok(()) => eprintln!(

@@ -456,6 +456,23 @@ impl Env<'_> {
                 TplPiece::Text(t) => out.push_text(&encode(t, enc)),
                 TplPiece::Var("$random") => out.pieces.push(Piece::Random(enc)),
                 TplPiece::Var("$now") => out.pieces.push(Piece::Now(enc)),
+                // Functions apply to values known before the run (spec variables, `with`).
+                TplPiece::Call(n, functions) => {
+                    let known = match self.with.get(n).filter(|_| with_allowed) {
+                        Some(w) => Some(self.vars.render(w).map_err(|e| e.to_string())?),
+                        None if self.slots.contains_key(n) => None,
+                        None => self.vars.get(n).map(str::to_owned),
+                    };
+                    let Some(mut value) = known else {
+                        return Err(format!(
+                            "`{n}`: template functions apply only to spec variables in a load scenario"
+                        ));
+                    };
+                    for f in functions {
+                        value = f.apply(&value).map_err(|e| e.to_string())?;
+                    }
+                    out.push_text(&encode(&value, enc));
+                }
                 TplPiece::Var(n) => {
                     if let Some(w) = self.with.get(n).filter(|_| with_allowed) {
                         out.append(self.compile(w, enc, false)?);

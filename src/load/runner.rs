@@ -359,6 +359,9 @@ async fn run_step(
             for (slot, capture) in &step.captures {
                 match crate::spec::extract(capture, &data) {
                     Ok(v) => values.push((*slot, v)),
+                    // An `optional` capture may find nothing (the spec says the value may be
+                    // absent): not a failed request; a step that needs it is then not sent.
+                    Err(_) if capture.optional => {}
                     Err(why) => {
                         failure.get_or_insert(why);
                     }

@@ -316,6 +316,13 @@ fn write_step<W: Write>(w: &mut W, case: &CaseOutcome, step: &StepOutcome) -> io
             esc(&e.message)
         )?;
     }
+    if let Some(why) = &step.skipped {
+        writeln!(
+            w,
+            "<p class=\"muted\"><strong>skipped</strong> (its <code>when</code> was false): {}</p>",
+            esc(why)
+        )?;
+    }
     if !step.checks.is_empty() {
         writeln!(w, "<table class=\"checks\">\n<thead><tr><th></th><th>check</th><th>expected</th><th>actual</th><th>where</th></tr></thead>\n<tbody>")?;
         for c in &step.checks {

@@ -9,7 +9,7 @@
 
 use std::io::{self, Write};
 
-use super::summary::is_uncounted_failure;
+use super::summary::{is_uncounted_failure, skipped_steps};
 use crate::check::outcome::{CaseOutcome, CaseStatus, RunOutcome, SpecOutcome};
 
 /// Name of the test case standing for a spec-level error.
@@ -133,8 +133,18 @@ fn write_case<W: Write>(
         case.location.line
     );
     let uncounted = is_uncounted_failure(case, run.strict);
+    let skipped_steps = skipped_steps(case);
     if case.status == CaseStatus::Passed {
-        return writeln!(w, "{open}/>");
+        if skipped_steps.is_empty() {
+            return writeln!(w, "{open}/>");
+        }
+        writeln!(w, "{open}>")?;
+        writeln!(
+            w,
+            "      <system-out>{}</system-out>",
+            text(&skipped_steps.join("\n"))
+        )?;
+        return writeln!(w, "    </testcase>");
     }
     writeln!(w, "{open}>")?;
     let message = case
@@ -196,6 +206,9 @@ fn details(case: &CaseOutcome) -> String {
     }
     for step in &case.steps {
         let step_name = format!("step {} ({})", step.index + 1, step.call);
+        if let Some(why) = &step.skipped {
+            out.push_str(&format!("\n{step_name}: skipped: {why}\n"));
+        }
         if let Some(e) = &step.error {
             out.push_str(&format!("\n{step_name}: could not run: {e}\n"));
             out.push_str(&format!("  at: {}\n", case.location));

@@ -5,7 +5,9 @@
 use std::io::{self, Write};
 
 use super::compat::{compatibility_table, CompatVerdict};
-use super::summary::{format_duration, is_uncounted_failure, plural, summarize, Verdict};
+use super::summary::{
+    format_duration, is_uncounted_failure, plural, skipped_steps, summarize, Verdict,
+};
 use crate::check::outcome::{CaseOutcome, CaseStatus, RunOutcome, SpecOutcome, StepOutcome};
 
 /// Longest value shown in a table cell.
@@ -157,6 +159,28 @@ pub fn write_markdown<W: Write>(mut w: W, run: &RunOutcome) -> io::Result<()> {
         for (spec, case) in uncounted {
             write_case(&mut w, spec, case, true)?;
         }
+    }
+    let skipped: Vec<(&SpecOutcome, &CaseOutcome, Vec<String>)> = run
+        .specs
+        .iter()
+        .flat_map(|s| s.cases.iter().map(move |c| (s, c, skipped_steps(c))))
+        .filter(|(_, _, steps)| !steps.is_empty())
+        .collect();
+    if !skipped.is_empty() {
+        writeln!(w, "### Skipped steps (their `when` was false)\n")?;
+        for (spec, case, steps) in skipped {
+            for step in steps {
+                writeln!(
+                    w,
+                    "- {} › {} ({}): {}",
+                    code(&spec.name),
+                    code(&case.id),
+                    case.status.as_str(),
+                    escape(&step)
+                )?;
+            }
+        }
+        writeln!(w)?;
     }
     Ok(())
 }

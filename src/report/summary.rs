@@ -135,6 +135,30 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
     }
 }
 
+/// The steps of a case that were not sent because their `when` was false, with the spec's
+/// reason, as one line each (`step 4 (user_sessions) skipped: …`): every report shows them, a
+/// skipped step is never a silent pass.
+pub fn skipped_steps(case: &CaseOutcome) -> Vec<String> {
+    case.steps
+        .iter()
+        .filter_map(|s| {
+            s.skipped
+                .as_ref()
+                .map(|why| format!("step {} ({}) skipped: {why}", s.index + 1, s.call))
+        })
+        .collect()
+}
+
+/// How many steps of the run were skipped by their `when`.
+pub fn skipped_step_count(run: &RunOutcome) -> usize {
+    run.specs
+        .iter()
+        .flat_map(|s| &s.cases)
+        .flat_map(|c| &c.steps)
+        .filter(|s| s.skipped.is_some())
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

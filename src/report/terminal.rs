@@ -20,7 +20,8 @@ use std::io::{self, Write};
 
 use super::compat::{compatibility_table, shows_compatibility, CompatVerdict};
 use super::summary::{
-    format_duration, is_uncounted_failure, plural, summarize, Counts, Summary, Verdict,
+    format_duration, is_uncounted_failure, plural, skipped_step_count, skipped_steps, summarize,
+    Counts, Summary, Verdict,
 };
 use crate::check::outcome::{
     CaseOutcome, CaseStatus, CheckResult, RunOutcome, SpecOutcome, StepOutcome,
@@ -176,6 +177,13 @@ fn write_spec<W: Write>(w: &mut W, ctx: &Ctx<'_>, spec: &SpecOutcome) -> io::Res
             line.push_str(&p.paint(DIM, &format!(" (not applicable: {})", clean(why))));
         }
         writeln!(w, "{}", line.trim_end())?;
+        for skipped in skipped_steps(case) {
+            writeln!(
+                w,
+                "         {}",
+                p.paint(DIM, &format!("↳ {}", clean(&skipped)))
+            )?;
+        }
     }
     if let Some(pattern) = first_step_pattern(spec) {
         writeln!(w, "  {} {}", p.paint(BOLD_YELLOW, "note:"), clean(&pattern))?;
@@ -273,7 +281,7 @@ fn write_case_detail<W: Write>(w: &mut W, ctx: &Ctx<'_>, case: &CaseOutcome) -> 
                 exchange(w, ctx, step)?;
             }
             note(w, p, "rule", case.rule.as_deref())?;
-            note(w, p, "reproduce", step.curl.as_deref())?;
+            note(w, p, "reproduce", reproduce(case, step).as_deref())?;
         }
     }
     if !printed {
@@ -326,9 +334,21 @@ fn write_check<W: Write>(
     }
     note(w, p, "rule", check.rule.as_deref().or(case.rule.as_deref()))?;
     if tail {
-        note(w, p, "reproduce", step.curl.as_deref())?;
+        note(w, p, "reproduce", reproduce(case, step).as_deref())?;
     }
     Ok(())
+}
+
+/// The reproduction to show: the script written by `--repro-dir` (every step of the case), else
+/// the failing step's curl line.
+fn reproduce(case: &CaseOutcome, step: &StepOutcome) -> Option<String> {
+    match case.reproduction.as_ref().and_then(|r| r.path.as_ref()) {
+        Some(path) => Some(format!(
+            "sh {path} (all {} of the case, captures carried; secrets from the environment)",
+            plural(case.steps.len(), "step", "steps")
+        )),
+        None => step.curl.clone(),
+    }
 }
 
 /// `2 (logout)`: 1-based step number and the operation called.
@@ -531,6 +551,13 @@ fn write_verdict<W: Write>(w: &mut W, ctx: &Ctx<'_>, summary: &Summary) -> io::R
         if n > 0 {
             line.push_str(&format!(" · {n} {what}"));
         }
+    }
+    let steps_skipped = skipped_step_count(run);
+    if steps_skipped > 0 {
+        line.push_str(&format!(
+            " · {} skipped by `when`",
+            plural(steps_skipped, "step", "steps")
+        ));
     }
     line.push_str(&format!(
         " · {} in {}",

@@ -355,18 +355,80 @@ const RAILS_HEADERS: [(&str, &str); 6] = [
     ("referrer-policy", "strict-origin-when-cross-origin"),
 ];
 
+/// Whether `Accept` prefers `text/html` to every JSON type (a browser's `text/html,…,*/*;q=0.8`).
+fn prefers_html(headers: &HeaderMap) -> bool {
+    let ranges = negotiation::parse_accept(headers);
+    let q_of = |wanted: &dyn Fn(&str) -> bool| {
+        ranges
+            .iter()
+            .filter(|r| wanted(&r.media.essence))
+            .map(|r| r.q)
+            .fold(0.0_f32, f32::max)
+    };
+    let html = q_of(&|e| e == "text/html");
+    let json = q_of(&|e| e == JSON || e == JSONAPI || e == "application/*");
+    html > 0.0 && html > json
+}
+
+/// `html-for-browsers`: a JSON answer as an HTML page (status and other headers kept; the JSON
+/// representation's `ETag` dropped, since the page is another representation).
+async fn html_page(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    let (mut parts, body) = response.into_parts();
+    parts
+        .headers
+        .append(header::VARY, HeaderValue::from_static("Accept"));
+    if !is_json {
+        return Response::from_parts(parts, body);
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    let json = String::from_utf8_lossy(&bytes);
+    let escaped = json
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} — sessionspec reference server</title></head>\n<body><h1>{}</h1><pre>{escaped}</pre></body></html>\n",
+        parts.status, parts.status
+    );
+    parts.headers.remove(header::ETAG);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(page))
+}
+
 /// Every request passes through here: `flaky` answers every 20th with 500 before the handler runs.
 async fn common_layer(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let exchange = metrics::classify(app.dialect, request.method(), request.uri().path());
     // Only `flaky` counts requests: no shared counter is touched on the usual path.
     let flaky = app.has(Fault::Flaky) && app.faults.flaky_hit(app.next_request());
+    let mut request = request;
+    let browser = app.is(Variant::HtmlForBrowsers) && prefers_html(request.headers());
+    if browser {
+        // The handler answers as for any client; the page is made of its answer below.
+        request
+            .headers_mut()
+            .insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+    }
     let mut response = if flaky {
         app.standard_error(StatusCode::INTERNAL_SERVER_ERROR)
             .into_response()
     } else {
         next.run(request).await
     };
+    if browser {
+        response = html_page(response).await;
+    }
     let status = response.status();
     if let Some(exchange) = exchange {
         app.metrics.record(exchange, status.as_u16());

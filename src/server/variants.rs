@@ -17,14 +17,19 @@ pub enum Variant {
     /// Every fixture account starts with sessions of other clients and devices, listed before the
     /// sessions a run creates.
     ForeignSessions,
+    /// A browser's request (`Accept` preferring `text/html` over every JSON type) gets an HTML page
+    /// of the same answer (status kept, `Vary: Accept`), as a browsable API does: RFC 9110 §12.5.1
+    /// lets a server pick the representation the client prefers.
+    HtmlForBrowsers,
 }
 
 impl Variant {
     /// Every variant.
-    pub const ALL: [Variant; 3] = [
+    pub const ALL: [Variant; 4] = [
         Variant::WeakEtags,
         Variant::NoLastModified,
         Variant::ForeignSessions,
+        Variant::HtmlForBrowsers,
     ];
 
     /// The variant's name.
@@ -33,6 +38,7 @@ impl Variant {
             Variant::WeakEtags => "weak-etags",
             Variant::NoLastModified => "no-last-modified",
             Variant::ForeignSessions => "foreign-sessions",
+            Variant::HtmlForBrowsers => "html-for-browsers",
         }
     }
 
@@ -49,7 +55,7 @@ impl fmt::Display for Variant {
 
 /// A variant name that names no variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown variant `{0}`; expected one of: weak-etags, no-last-modified, foreign-sessions")]
+#[error("unknown variant `{0}`; expected one of: weak-etags, no-last-modified, foreign-sessions, html-for-browsers")]
 pub struct UnknownVariant(pub String);
 
 impl FromStr for Variant {

@@ -287,15 +287,59 @@ pub struct Case {
     /// Grouping: `lifecycle`, `conditional`, `negotiation`, `hygiene`, `auth`, `validation`, ...
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Variable values for every step of the case (templated); a step's own `with` wins.
+    #[serde(default, rename = "with", skip_serializing_if = "IndexMap::is_empty")]
+    pub with: IndexMap<String, String>,
+    /// Headers added to, replaced in or (`null`) removed from every step's request; a step's own
+    /// `headers` win.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, Option<String>>,
     pub steps: Vec<Step>,
+}
+
+/// The longest `wait` step.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Case {
+    /// Step `j` as it runs: the case's `with` and `headers` under the step's own (the step's value
+    /// of a name wins; header names compare case-insensitively).
+    pub fn effective_step(&self, j: usize) -> std::borrow::Cow<'_, Step> {
+        let step = &self.steps[j];
+        if self.with.is_empty() && self.headers.is_empty() {
+            return std::borrow::Cow::Borrowed(step);
+        }
+        let mut out = step.clone();
+        let mut with: IndexMap<String, String> = self
+            .with
+            .iter()
+            .filter(|(k, _)| !step.with.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        with.extend(step.with.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.with = with;
+        let mut headers: IndexMap<String, Option<String>> = self
+            .headers
+            .iter()
+            .filter(|(k, _)| !step.headers.keys().any(|h| h.eq_ignore_ascii_case(k)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        headers.extend(step.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.headers = headers;
+        std::borrow::Cow::Owned(out)
+    }
 }
 
 /// One request of a case: an operation called with overrides, and what its response must show.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
-    /// Name of the operation to call.
+    /// Name of the operation to call (empty for a `wait` step).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub call: String,
+    /// A pause instead of a request (`"1500ms"`, `"1s"`; at most [`MAX_WAIT`]), e.g. for a
+    /// validator that changes after a second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<String>,
     /// Name of this step, for `same_as` in later steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -314,8 +358,18 @@ pub struct Step {
     /// Run the step only when this holds; otherwise it is skipped, with the reason shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<When>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Expect::is_empty")]
     pub expect: Expect,
+}
+
+impl Step {
+    /// How long a `wait` step waits; `None` for a request step, `Err` when the text is no
+    /// duration (a load error).
+    pub fn wait_duration(&self) -> Option<Result<std::time::Duration, String>> {
+        self.wait
+            .as_deref()
+            .map(|w| humantime::parse_duration(w.trim()).map_err(|e| e.to_string()))
+    }
 }
 
 /// A condition on the values captured so far; exactly one of the tests is given.
@@ -401,6 +455,17 @@ pub struct Expect {
     /// This response must equal an earlier step's response in the listed parts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub same_as: Option<SameAs>,
+    /// Documented alternatives: the step passes when every other part holds and all of at least
+    /// one alternative does (an alternative has no `any_of` of its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub any_of: Vec<Expect>,
+}
+
+impl Expect {
+    /// Whether nothing is expected.
+    pub fn is_empty(&self) -> bool {
+        *self == Expect::default()
+    }
 }
 
 /// One status, or any of several.
@@ -487,6 +552,70 @@ pub struct BodyExpect {
     /// A JWT found at a JSON pointer of the body, decoded (signature not verified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwt: Option<JwtExpect>,
+    /// The body as text (UTF-8): equal to a templated string, or matching a regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextExpect>,
+    /// The body's bytes exactly, written in the spec as base64 or hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<BytesExpect>,
+}
+
+/// Rules on a body read as text; every given field must hold.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextExpect {
+    /// The whole body equals this text (templated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    /// A regular expression (not templated) the body matches somewhere (anchor it with `^…$`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<String>,
+}
+
+/// The exact bytes of a body: exactly one of `base64` (RFC 4648 §4, padding optional) or `hex`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BytesExpect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base64: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+}
+
+impl BytesExpect {
+    /// The bytes written, or why they cannot be read (not exactly one encoding, bad digits).
+    pub fn decode(&self) -> Result<Vec<u8>, String> {
+        use base64::Engine as _;
+        match (&self.base64, &self.hex) {
+            (Some(b), None) => {
+                let compact: String = b.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+                base64::engine::general_purpose::STANDARD_NO_PAD
+                    .decode(compact.trim_end_matches('='))
+                    .map_err(|e| format!("not base64 (RFC 4648 §4): {e}"))
+            }
+            (None, Some(h)) => {
+                let digits: Vec<u8> = h
+                    .bytes()
+                    .filter(|b| !b.is_ascii_whitespace() && *b != b':')
+                    .collect();
+                if digits.len() % 2 != 0 {
+                    return Err(format!("an odd number of hex digits ({})", digits.len()));
+                }
+                digits
+                    .chunks(2)
+                    .map(|pair| {
+                        std::str::from_utf8(pair)
+                            .ok()
+                            .and_then(|p| u8::from_str_radix(p, 16).ok())
+                            .ok_or_else(|| {
+                                format!("`{}` is not a hex byte", String::from_utf8_lossy(pair))
+                            })
+                    })
+                    .collect()
+            }
+            _ => Err("give exactly one of `base64` or `hex`".to_owned()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,7 +18,9 @@ pub struct StepUses {
 /// any step captures them again. A use in a step whose `when` tests the name does not count: that
 /// step is skipped when the value is missing.
 pub fn required_captures(spec: &Spec, case: &Case) -> Vec<BTreeSet<String>> {
-    let uses: Vec<StepUses> = case.steps.iter().map(|s| step_uses(spec, s)).collect();
+    let uses: Vec<StepUses> = (0..case.steps.len())
+        .map(|j| step_uses(spec, &case.effective_step(j)))
+        .collect();
     let captures = |step: &Step| -> Vec<(String, bool)> {
         let op = spec.operations.get(&step.call);
         op.into_iter()
@@ -77,6 +79,9 @@ pub fn step_uses(spec: &Spec, step: &Step) -> StepUses {
         expect: names(expect),
     };
     uses.expect.extend(step.expect.captured.keys().cloned());
+    for alt in &step.expect.any_of {
+        uses.expect.extend(alt.captured.keys().cloned());
+    }
     // A `with` key gives the step its own value of that name; the `with` values are rendered
     // with the values known before the step.
     for key in step.with.keys() {

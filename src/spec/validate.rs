@@ -8,7 +8,7 @@
 use crate::document::text::{clip, did_you_mean};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::model::{Capture, Expect, HeaderExpect, Operation, Spec, Step};
+use super::model::{Capture, Case, Expect, HeaderExpect, Operation, Spec, Step, MAX_WAIT};
 use super::template::{self, TemplateError, BUILTINS};
 
 mod templates;
@@ -86,6 +86,11 @@ pub fn validate(spec: &Spec) -> Vec<Problem> {
             .names
             .extend(op.capture.keys().map(String::as_str));
     }
+    for case in &spec.cases {
+        everywhere
+            .names
+            .extend(case.with.keys().map(String::as_str));
+    }
     for step in spec.cases.iter().flat_map(|c| &c.steps) {
         everywhere
             .names
@@ -151,6 +156,19 @@ fn template_message(err: &TemplateError) -> String {
             quote_list(BUILTINS.iter().copied())
         ),
         TemplateError::Unknown { name } => format!("unknown variable `{}`", clip(name, 40)),
+        TemplateError::UnknownFunction {
+            function,
+            hint,
+            known,
+            ..
+        } => format!(
+            "unknown template function `{}`{hint}; the functions are {known}",
+            clip(function, 40)
+        ),
+        TemplateError::BadCall { function, why, .. } => {
+            format!("template function `{}` {why}", clip(function, 40))
+        }
+        other @ TemplateError::Function { .. } => other.to_string(),
     }
 }
 
@@ -189,7 +207,7 @@ fn jsonpath_problem(query: &str) -> Option<String> {
             .iter()
             .map(|p| match p {
                 template::Piece::Text(t) => *t,
-                template::Piece::Var(_) => stand_in,
+                template::Piece::Var(_) | template::Piece::Call(..) => stand_in,
             })
             .collect();
         match super::resolve::parse_jsonpath(&text) {
@@ -198,7 +216,7 @@ fn jsonpath_problem(query: &str) -> Option<String> {
             Err(_) => {}
         }
     }
-    let read_as = if pieces.iter().any(|p| matches!(p, template::Piece::Var(_))) {
+    let read_as = if pieces.iter().any(|p| p.name().is_some()) {
         " (each placeholder read as `0`)"
     } else {
         ""
@@ -260,6 +278,22 @@ impl<'s> Validator<'s> {
                     format!("unknown variable `{{{{{name}}}}}`{hint}: {what}"),
                 );
             }
+        }
+    }
+
+    /// A capture named like a spec variable would silently replace the variable's value.
+    fn check_capture_name(&mut self, name: &str, pointer: &str) {
+        if self.spec.variables.contains_key(name) {
+            self.problem(
+                pointer.to_owned(),
+                format!(
+                    "capture `{}` has the name of spec variable `{}` ({}): from this step on the \
+                     capture would silently replace the variable; rename one of them",
+                    clip(name, 40),
+                    clip(name, 40),
+                    ptr("/variables", name)
+                ),
+            );
         }
     }
 
@@ -348,7 +382,9 @@ impl<'s> Validator<'s> {
             let everywhere = self.everywhere.clone();
             self.check_names(&tpls, &everywhere, UNDEFINED_ANYWHERE);
             for (cname, capture) in &op.capture {
-                self.check_capture(capture, ptr(&format!("{base}/capture"), cname));
+                let at = ptr(&format!("{base}/capture"), cname);
+                self.check_capture_name(cname, &at);
+                self.check_capture(capture, at);
             }
         }
     }
@@ -378,10 +414,11 @@ impl<'s> Validator<'s> {
             scope
                 .names
                 .extend(spec.variables.keys().map(String::as_str));
+            self.check_case_defaults(case, c, &scope);
             let mut step_names: HashMap<&str, usize> = HashMap::new();
             for (s, step) in case.steps.iter().enumerate() {
                 let base = format!("/cases/{c}/steps/{s}");
-                self.check_step(step, &base, &mut scope, &step_names);
+                self.check_step(case, s, &base, &mut scope, &step_names);
                 if let Some(name) = &step.name {
                     if let Some(first) = step_names.insert(name, s) {
                         step_names.insert(name, first);
@@ -395,15 +432,87 @@ impl<'s> Validator<'s> {
         }
     }
 
+    /// A case's `with` and `headers` apply to every step, the first included: they may name
+    /// spec variables and built-ins (and the headers the case's `with` keys), not captures.
+    fn check_case_defaults(&mut self, case: &'s Case, c: usize, variables: &Scope<'s>) {
+        let what = "a case's `with` and `headers` apply to every step, so they may name only spec \
+                    variables, built-ins (and, in `headers`, the case's `with` keys); set it in \
+                    the steps that know it";
+        let mut with_tpls = Vec::new();
+        map_templates(&case.with, &format!("/cases/{c}/with"), &mut with_tpls);
+        self.check_names(&with_tpls, variables, what);
+        let mut known = variables.clone();
+        known.names.extend(case.with.keys().map(String::as_str));
+        let mut header_tpls = Vec::new();
+        for (k, v) in &case.headers {
+            if let Some(v) = v {
+                header_tpls.push(Tpl {
+                    pointer: ptr(&format!("/cases/{c}/headers"), k),
+                    text: v,
+                });
+            }
+        }
+        self.check_names(&header_tpls, &known, what);
+    }
+
+    /// A `wait` step: a duration of at most [`MAX_WAIT`], and nothing of a request step.
+    fn check_wait_step(&mut self, step: &'s Step, base: &str) {
+        if let Some(parsed) = step.wait_duration() {
+            let at = format!("{base}/wait");
+            let text = step.wait.as_deref().unwrap_or_default();
+            match parsed {
+                Err(why) => self.problem(
+                    at,
+                    format!(
+                        "`{}` is not a duration ({why}); write e.g. `1s` or `1500ms`",
+                        clip(text, 40)
+                    ),
+                ),
+                Ok(d) if d > MAX_WAIT => self.problem(
+                    at,
+                    format!(
+                        "a wait is at most {} s, got `{}`: a conformance case does not wait longer",
+                        MAX_WAIT.as_secs(),
+                        clip(text, 40)
+                    ),
+                ),
+                Ok(_) => {}
+            }
+        }
+        let request_fields: Vec<&str> = [
+            ("call", !step.call.is_empty()),
+            ("name", step.name.is_some()),
+            ("with", !step.with.is_empty()),
+            ("headers", !step.headers.is_empty()),
+            ("body", step.body.is_some()),
+            ("capture", !step.capture.is_empty()),
+            ("expect", !step.expect.is_empty()),
+        ]
+        .into_iter()
+        .filter_map(|(k, given)| given.then_some(k))
+        .collect();
+        if !request_fields.is_empty() {
+            self.problem(
+                base.to_owned(),
+                format!(
+                    "a `wait` step sends nothing, so it takes only `wait` and `when`; this one also has {}",
+                    quote_list(request_fields)
+                ),
+            );
+        }
+    }
+
     /// Checks one step with the names known before it; adds its captures to `scope`.
     fn check_step(
         &mut self,
-        step: &'s Step,
+        case: &'s Case,
+        index: usize,
         base: &str,
         scope: &mut Scope<'s>,
         earlier: &HashMap<&str, usize>,
     ) {
         let spec = self.spec;
+        let step = &case.steps[index];
         // `with` values are rendered against what was known before the step.
         let mut with_tpls = Vec::new();
         map_templates(&step.with, &format!("{base}/with"), &mut with_tpls);
@@ -433,13 +542,22 @@ impl<'s> Validator<'s> {
                 Some(_) => {}
             }
         }
+        if step.wait.is_some() {
+            self.check_wait_step(step, base);
+            return;
+        }
         let mut here = scope.clone();
+        here.names.extend(case.with.keys().map(String::as_str));
         here.names.extend(step.with.keys().map(String::as_str));
         let unknown_here =
             "not a spec variable, a built-in, a `with` key of this step, or a capture of an earlier step";
 
         let op = spec.operations.get(&step.call);
         match op {
+            None if step.call.is_empty() => self.problem(
+                base.to_owned(),
+                "a step needs `call` (an operation to call) or `wait` (a pause)".to_owned(),
+            ),
             None => {
                 let hint = did_you_mean(&step.call, spec.operations.keys().map(String::as_str));
                 self.problem(
@@ -451,7 +569,10 @@ impl<'s> Validator<'s> {
                     ),
                 );
             }
-            Some(op) => self.check_called_operation(step, op, base, &here),
+            Some(op) => {
+                let merged = case.effective_step(index);
+                self.check_called_operation(&merged, op, base, &here);
+            }
         }
 
         let mut tpls = Vec::new();
@@ -475,7 +596,9 @@ impl<'s> Validator<'s> {
             scope.names.extend(op.capture.keys().map(String::as_str));
         }
         for (cname, capture) in &step.capture {
-            self.check_capture(capture, ptr(&format!("{base}/capture"), cname));
+            let at = ptr(&format!("{base}/capture"), cname);
+            self.check_capture_name(cname, &at);
+            self.check_capture(capture, at);
         }
         scope.names.extend(step.capture.keys().map(String::as_str));
         here.names.extend(scope.names.iter().copied());
@@ -569,13 +692,45 @@ impl<'s> Validator<'s> {
         here: &Scope<'_>,
         earlier: &HashMap<&str, usize>,
     ) {
+        // The alternatives' templates are among these.
         let tpls = expect_templates(expect, base);
         self.check_names(
             &tpls,
             here,
             "not a spec variable, a built-in, a `with` key, or a capture so far",
         );
+        self.check_expect_parts(expect, base, here, earlier);
+        for (k, alt) in expect.any_of.iter().enumerate() {
+            let at = format!("{base}/any_of/{k}");
+            if !alt.any_of.is_empty() {
+                self.problem(
+                    format!("{at}/any_of"),
+                    "an alternative of `any_of` cannot have an `any_of` of its own: list every \
+                     alternative in the outer one"
+                        .to_owned(),
+                );
+            }
+            if *alt == Expect::default() {
+                self.problem(
+                    at.clone(),
+                    "an empty alternative always holds: give it at least one of `status`, \
+                     `headers`, `body`, `captured`, `same_as`"
+                        .to_owned(),
+                );
+            }
+            self.check_expect_parts(alt, &at, here, earlier);
+        }
+    }
 
+    /// The regexes, embedded schemas, pointers, bytes and `same_as` of one `expect` (not its
+    /// alternatives).
+    fn check_expect_parts(
+        &mut self,
+        expect: &'s Expect,
+        base: &str,
+        here: &Scope<'_>,
+        earlier: &HashMap<&str, usize>,
+    ) {
         for (name, rule) in &expect.headers {
             if let HeaderExpect::Rule(r) = rule {
                 if let Some(re) = r.matches.as_deref().and_then(regex_problem) {
@@ -625,6 +780,27 @@ impl<'s> Validator<'s> {
                         format!("{base}/body/jwt/pointer"),
                         pointer_message(&jwt.pointer),
                     );
+                }
+            }
+            if let Some(text) = &body.text {
+                if text.equals.is_none() && text.matches.is_none() {
+                    self.problem(
+                        format!("{base}/body/text"),
+                        "a `text` rule needs `equals`, `matches` or both".to_owned(),
+                    );
+                }
+                if let Some(re) = text.matches.as_deref().and_then(regex_problem) {
+                    self.problem(format!("{base}/body/text/matches"), re);
+                }
+            }
+            if let Some(bytes) = &body.bytes {
+                if let Err(why) = bytes.decode() {
+                    let at = match (&bytes.base64, &bytes.hex) {
+                        (Some(_), None) => format!("{base}/body/bytes/base64"),
+                        (None, Some(_)) => format!("{base}/body/bytes/hex"),
+                        _ => format!("{base}/body/bytes"),
+                    };
+                    self.problem(at, format!("cannot read the expected bytes: {why}"));
                 }
             }
         }

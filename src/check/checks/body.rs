@@ -74,6 +74,119 @@ pub fn contains(body: &Result<Value, String>, expected: &Value) -> CheckResult {
     }
 }
 
+/// The body as text, or why the text checks cannot look at it (cut at `--max-body`, not UTF-8).
+fn body_text(resp: &ResponseData) -> Result<&str, String> {
+    if let Some(why) = super::truncated_reason(resp) {
+        return Err(why);
+    }
+    std::str::from_utf8(&resp.body).map_err(|e| {
+        format!(
+            "a body that is not UTF-8 text (invalid byte at offset {}); compare it with `bytes`",
+            e.valid_up_to()
+        )
+    })
+}
+
+/// Quoted for a message: the text with a visible start and end.
+fn quoted(text: &str) -> String {
+    format!("`{text}`")
+}
+
+/// `body.text.equals`: the whole body is this text (already rendered).
+pub fn text_equals(resp: &ResponseData, want: &str) -> CheckResult {
+    let check = "body.text.equals";
+    let text = match body_text(resp) {
+        Ok(t) => t,
+        Err(why) => return fail(check, quoted(want), why),
+    };
+    if text == want {
+        return pass(check, quoted(want), quoted(text));
+    }
+    let at = text
+        .chars()
+        .zip(want.chars())
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| text.chars().count().min(want.chars().count()));
+    // Both sides from a little before the first difference, so that it is shown.
+    let from = at.saturating_sub(20);
+    let tail = |s: &str| {
+        let cut: String = s.chars().skip(from).collect();
+        if from > 0 {
+            format!("…{cut}")
+        } else {
+            cut
+        }
+    };
+    fail(
+        check,
+        quoted(&tail(want)),
+        format!(
+            "{} (first difference at character {}, {} characters in all)",
+            quoted(&tail(text)),
+            at + 1,
+            text.chars().count()
+        ),
+    )
+}
+
+/// `body.text.matches`: the body, as text, matches the regular expression.
+pub fn text_matches(resp: &ResponseData, pattern: &str) -> CheckResult {
+    let check = "body.text.matches";
+    let expected = format!("a body matching `{pattern}`");
+    let re = match super::compile_pattern(pattern) {
+        Ok(re) => re,
+        Err(why) => return fail(check, expected, why),
+    };
+    match body_text(resp) {
+        Ok(text) => super::verdict(check, re.is_match(text), expected, quoted(text)),
+        Err(why) => fail(check, expected, why),
+    }
+}
+
+/// `body.bytes`: the body is exactly these bytes (written as base64 or hex in the spec).
+pub fn bytes_equal(resp: &ResponseData, want: &crate::spec::BytesExpect) -> CheckResult {
+    let check = "body.bytes";
+    let want = match want.decode() {
+        Ok(w) => w,
+        Err(why) => return fail(check, "the bytes of the spec", why),
+    };
+    let expected = format!("{} bytes: {}", want.len(), hex_excerpt(&want, 0));
+    if let Some(why) = super::truncated_reason(resp) {
+        return fail(check, expected, why);
+    }
+    let got = &resp.body;
+    if *got == want {
+        return pass(check, expected, format!("{} equal bytes", got.len()));
+    }
+    let at = got
+        .iter()
+        .zip(&want)
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| got.len().min(want.len()));
+    fail(
+        check,
+        format!("{} bytes: {}", want.len(), hex_excerpt(&want, at)),
+        format!(
+            "{} bytes: {} (first difference at byte {at})",
+            got.len(),
+            hex_excerpt(got, at)
+        ),
+    )
+}
+
+/// At most 32 bytes in hex from a little before `at`.
+fn hex_excerpt(bytes: &[u8], at: usize) -> String {
+    let from = at.saturating_sub(8).min(bytes.len());
+    let shown: Vec<String> = bytes[from..]
+        .iter()
+        .take(32)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let more = if bytes.len() > from + 32 { " …" } else { "" };
+    let lead = if from > 0 { "… " } else { "" };
+    format!("{lead}{}{more}", shown.join(" "))
+}
+
 /// `body.empty`: no content (`true`) or some content (`false`).
 pub fn empty(resp: &ResponseData, want_empty: bool) -> CheckResult {
     let actual = if resp.body.is_empty() {
@@ -260,6 +373,49 @@ mod tests {
         assert!(!empty(&resp("{}"), true).passed);
         assert!(empty(&resp("{}"), false).passed);
         assert_eq!(empty(&resp("{}"), true).actual, "2 bytes");
+    }
+
+    #[test]
+    fn text_and_bytes_bodies() {
+        let page = resp("<!doctype html><title>Sessions</title>");
+        assert!(text_equals(&page, "<!doctype html><title>Sessions</title>").passed);
+        let r = text_equals(&page, "<!doctype html><title>Session</title>");
+        assert!(!r.passed);
+        assert!(
+            r.actual.contains("first difference at character 30"),
+            "{}",
+            r.actual
+        );
+        assert!(text_matches(&page, "^<!doctype html>").passed);
+        assert!(!text_matches(&page, "^\\{").passed);
+        let binary = ResponseData {
+            body: vec![0xff, 0x00, 0x41],
+            ..ResponseData::default()
+        };
+        let r = text_equals(&binary, "x");
+        assert!(r.actual.contains("not UTF-8"), "{}", r.actual);
+        let hex = |h: &str| crate::spec::BytesExpect {
+            hex: Some(h.to_owned()),
+            base64: None,
+        };
+        let b64 = |b: &str| crate::spec::BytesExpect {
+            base64: Some(b.to_owned()),
+            hex: None,
+        };
+        assert!(bytes_equal(&binary, &hex("ff0041")).passed);
+        assert!(bytes_equal(&binary, &hex("FF:00:41")).passed);
+        assert!(bytes_equal(&binary, &b64("/wBB")).passed);
+        let r = bytes_equal(&binary, &hex("ff0042"));
+        assert!(!r.passed);
+        assert!(
+            r.actual.contains("first difference at byte 2"),
+            "{}",
+            r.actual
+        );
+        assert!(!bytes_equal(&binary, &hex("ff00")).passed);
+        assert!(hex("f").decode().is_err());
+        assert!(hex("zz").decode().is_err());
+        assert!(b64("*").decode().is_err());
     }
 
     #[test]

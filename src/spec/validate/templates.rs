@@ -125,6 +125,12 @@ pub(super) fn expect_templates<'a>(expect: &'a Expect, base: &str) -> Vec<Tpl<'a
                 json_templates(v, format!("{base}/body/{key}"), &mut out);
             }
         }
+        if let Some(text) = body.text.as_ref().and_then(|t| t.equals.as_ref()) {
+            out.push(Tpl {
+                pointer: format!("{base}/body/text/equals"),
+                text,
+            });
+        }
     }
     for (name, rule) in &expect.captured {
         let p = ptr(&format!("{base}/captured"), name);
@@ -136,6 +142,9 @@ pub(super) fn expect_templates<'a>(expect: &'a Expect, base: &str) -> Vec<Tpl<'a
                 });
             }
         }
+    }
+    for (k, alt) in expect.any_of.iter().enumerate() {
+        out.extend(expect_templates(alt, &format!("{base}/any_of/{k}")));
     }
     out
 }
