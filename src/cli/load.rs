@@ -9,7 +9,8 @@ use super::args::LoadArgs;
 use super::common::{load_profile, read_env, var_map, warn_insecure};
 use super::progress::LoadProgress;
 use super::{exit, exit_code};
-use crate::load::plan::{Bounds, DEFAULT_USERS};
+use crate::load::arrival::Rate;
+use crate::load::plan::{Bounds, OpenModel, DEFAULT_USERS};
 use crate::load::report::{self, LoadReportFormat};
 use crate::load::threshold::parse_all;
 use crate::load::{load_scenario_named, LoadOutcome, LoadPlan, LoadResults};
@@ -105,6 +106,40 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
         None => loaded.scenario.hatch_rate.unwrap_or(users.max(1) as f64),
     };
 
+    // The open model: the pool starts at once, the schedule lasts the run time.
+    let open = match &args.rate {
+        None => {
+            if args.allow_dropped {
+                errors.push("--allow-dropped needs the open model (--rate)".into());
+            }
+            None
+        }
+        Some(text) => match (Rate::parse(text), run_time) {
+            (Err(e), _) => {
+                errors.push(format!("--rate: {e}"));
+                None
+            }
+            (Ok(_), None) => {
+                errors.push("--rate needs a run time (--run-time or the scenario's run_time), not --iterations".into());
+                None
+            }
+            (Ok(rate), Some(secs)) => Some(OpenModel {
+                stages: vec![rate.over(Duration::from_secs(secs))],
+                warmup: Duration::ZERO,
+                allow_dropped: args.allow_dropped,
+            }),
+        },
+    };
+    if open.is_some() && args.iterations.is_some() {
+        errors
+            .push("--rate and --iterations do not go together: the schedule bounds the run".into());
+    }
+    let hatch_rate = if open.is_some() && args.hatch_rate.is_none() {
+        users.max(1) as f64
+    } else {
+        hatch_rate
+    };
+
     let spec = &loaded.spec.spec;
     let vars = var_map(&args.target.vars);
     for name in vars.keys() {
@@ -145,7 +180,7 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
             run_time,
             iterations: args.iterations,
         },
-        co_mitigation: args.co_mitigation,
+        open,
         thresholds,
         vars,
         env: Default::default(),

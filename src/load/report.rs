@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::results::{Gate, LoadResults, OperationStats, Verdict};
+use super::results::{Gate, Latency, LoadResults, Model, OperationStats, Verdict};
 
 /// A load report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,13 +95,13 @@ fn ms(v: f64) -> String {
     }
 }
 
-/// One table row per request name, then `all`.
-fn rows(r: &LoadResults) -> Vec<[String; 11]> {
+/// One table row per request name, then `all`, with the latency `pick` chooses.
+fn rows(r: &LoadResults, pick: fn(&OperationStats) -> Option<Latency>) -> Vec<[String; 11]> {
     r.operations
         .iter()
         .chain(std::iter::once(&r.total))
         .map(|o: &OperationStats| {
-            let l = o.latency_ms;
+            let l = pick(o);
             let lat = |f: fn(&super::results::Latency) -> f64| {
                 l.as_ref().map_or("-".to_string(), |l| ms(f(l)))
             };
@@ -171,6 +171,58 @@ pub fn headline_label(request: &str) -> String {
     }
 }
 
+/// `200/s`, `10/s..400/s`, or stages joined by `, `.
+pub fn rate_text(r: &LoadResults) -> String {
+    let one = |v: f64| format!("{}/s", round_rate(v));
+    r.plan
+        .rate
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            if s.from_per_s == s.to_per_s {
+                format!("{} for {}s", one(s.from_per_s), round_rate(s.duration_s))
+            } else {
+                format!(
+                    "{}..{} over {}s",
+                    one(s.from_per_s),
+                    one(s.to_per_s),
+                    round_rate(s.duration_s)
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn round_rate(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// How the run was shaped and what its latencies measure, in one line.
+fn model_line(r: &LoadResults) -> String {
+    match r.plan.model {
+        Model::Closed => format!(
+            "closed model: {} users, {:.1} s measured; latency: from the send to the last byte of the body",
+            r.users, r.duration_s
+        ),
+        Model::Open => format!(
+            "open model: arrivals {}{}, pool of {} users ({} started), {:.1} s measured; latency: from each arrival's intended start to the last byte (service time: from the send); dropped arrivals: {}{}",
+            rate_text(r),
+            if r.plan.warmup_s > 0.0 {
+                format!(" (first {}s warm-up, not measured)", round_rate(r.plan.warmup_s))
+            } else {
+                String::new()
+            },
+            r.plan.users,
+            r.users,
+            r.duration_s,
+            r.dropped,
+            if r.plan.allow_dropped { " (allowed)" } else { "" }
+        ),
+    }
+}
+
 /// The summary printed on stdout after a run.
 pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     writeln!(
@@ -180,10 +232,8 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     )?;
     writeln!(
         w,
-        "      {} users, {:.1} s measured, coordinated omission mitigation {}{}",
-        r.users,
-        r.duration_s,
-        r.co_mitigation,
+        "      {}{}",
+        model_line(r),
         r.interrupted
             .as_deref()
             .map_or(String::new(), |s| format!(", INTERRUPTED by {s}"))
@@ -197,13 +247,31 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
             "      {} request{} still waiting at the end of the run were cancelled (timeout {} ms)",
             r.cancelled,
             if r.cancelled == 1 { "" } else { "s" },
-            r.timeout_ms
+            r.plan.timeout_ms
         )?;
     }
     writeln!(w)?;
-    let table = rows(r);
+    write_table(&mut w, &rows(r, |o| o.latency_ms))?;
+    if r.plan.model == Model::Open {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "  service time (from the send, not from the intended start):"
+        )?;
+        write_table(&mut w, &rows(r, |o| o.service_ms))?;
+    }
+    writeln!(w)?;
+    for o in &r.operations {
+        if !o.status_codes.is_empty() {
+            writeln!(w, "  status {:<10} {}", o.name, status_line(o))?;
+        }
+    }
+    write_tail(&mut w, r)
+}
+
+fn write_table<W: Write>(w: &mut W, table: &[[String; 11]]) -> io::Result<()> {
     let mut widths = HEADERS.map(str::len);
-    for row in &table {
+    for row in table {
         for (i, cell) in row.iter().enumerate() {
             widths[i] = widths[i].max(cell.chars().count());
         }
@@ -220,16 +288,14 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
         }
         writeln!(w, "{}", out.trim_end())
     };
-    line(&mut w, &HEADERS.map(String::from))?;
-    for row in &table {
-        line(&mut w, row)?;
+    line(w, &HEADERS.map(String::from))?;
+    for row in table {
+        line(w, row)?;
     }
-    writeln!(w)?;
-    for o in &r.operations {
-        if !o.status_codes.is_empty() {
-            writeln!(w, "  status {:<10} {}", o.name, status_line(o))?;
-        }
-    }
+    Ok(())
+}
+
+fn write_tail<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     if !r.errors.is_empty() {
         writeln!(w)?;
         writeln!(w, "  errors:")?;
@@ -276,6 +342,9 @@ fn gate_note(gate: Gate) -> &'static str {
         Gate::Given => "",
         Gate::Default => " (default gate)",
         Gate::Always => " (always: a run where nothing succeeded fails)",
+        Gate::Dropped => {
+            " (open model: dropped arrivals fail the run; --allow-dropped allows them)"
+        }
     }
 }
 
@@ -289,16 +358,18 @@ pub fn write_markdown<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     writeln!(w)?;
     writeln!(w, "- spec: `{}`", md_escape(&r.spec))?;
     writeln!(w, "- target: `{}`", md_escape(&r.target))?;
-    writeln!(w, "- users: {}", r.users)?;
+    if let Some(t) = &r.started_at {
+        writeln!(w, "- started: {t}")?;
+    }
+    writeln!(w, "- {}", md_escape(&model_line(r)))?;
     writeln!(w, "- measured: {:.3} s", r.duration_s)?;
-    writeln!(w, "- coordinated omission mitigation: {}", r.co_mitigation)?;
     if let Some(s) = &r.interrupted {
         writeln!(w, "- **interrupted by {s}**: partial results")?;
     }
     if let Some(e) = &r.error {
         writeln!(w, "- **error**: {}; no load was sent", md_escape(e))?;
     }
-    writeln!(w, "- request timeout: {} ms", r.timeout_ms)?;
+    writeln!(w, "- request timeout: {} ms", r.plan.timeout_ms)?;
     if r.cancelled > 0 {
         writeln!(
             w,
@@ -312,19 +383,15 @@ pub fn write_markdown<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     writeln!(w)?;
     writeln!(w, "## Requests")?;
     writeln!(w)?;
-    writeln!(w, "| {} |", HEADERS.join(" | "))?;
-    writeln!(
-        w,
-        "|{}",
-        HEADERS
-            .iter()
-            .enumerate()
-            .map(|(i, _)| if i < 2 { "---|" } else { "---:|" })
-            .collect::<String>()
-    )?;
-    for row in rows(r) {
-        let cells: Vec<String> = row.iter().map(|c| md_escape(c)).collect();
-        writeln!(w, "| {} |", cells.join(" | "))?;
+    md_table(&mut w, &rows(r, |o| o.latency_ms))?;
+    if r.plan.model == Model::Open {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "### Service time (from the send, not from the intended start)"
+        )?;
+        writeln!(w)?;
+        md_table(&mut w, &rows(r, |o| o.service_ms))?;
     }
     writeln!(w)?;
     writeln!(w, "## Status codes")?;
@@ -366,6 +433,24 @@ pub fn write_markdown<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
                 md_escape(&t.observed)
             )?;
         }
+    }
+    Ok(())
+}
+
+fn md_table<W: Write>(w: &mut W, table: &[[String; 11]]) -> io::Result<()> {
+    writeln!(w, "| {} |", HEADERS.join(" | "))?;
+    writeln!(
+        w,
+        "|{}",
+        HEADERS
+            .iter()
+            .enumerate()
+            .map(|(i, _)| if i < 2 { "---|" } else { "---:|" })
+            .collect::<String>()
+    )?;
+    for row in table {
+        let cells: Vec<String> = row.iter().map(|c| md_escape(c)).collect();
+        writeln!(w, "| {} |", cells.join(" | "))?;
     }
     Ok(())
 }
@@ -429,24 +514,9 @@ pub fn publish(tmp: &Path, dest: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::results::{build, ErrorCount, RunInfo, Sample};
+    use crate::load::results::{build, ErrorCount, PlanSummary, RunInfo, Sample};
     use crate::load::threshold::Threshold;
-    use goose::metrics::GooseRequestMetricTimingData;
-    use std::collections::{BTreeMap, HashMap};
-
-    fn timing(times_us: &[u64]) -> GooseRequestMetricTimingData {
-        let mut buckets: BTreeMap<u64, usize> = BTreeMap::new();
-        for t in times_us {
-            *buckets.entry(*t).or_default() += 1;
-        }
-        GooseRequestMetricTimingData {
-            times_us: buckets.into_iter().collect(),
-            minimum_time_us: times_us.iter().copied().min().unwrap_or(0),
-            maximum_time_us: times_us.iter().copied().max().unwrap_or(0),
-            total_time_us: times_us.iter().sum(),
-            counter: times_us.len(),
-        }
-    }
+    use std::collections::HashMap;
 
     /// A fixed run: 20 logins (one answered 500), 19 lists, 19 logouts over 2 s.
     fn sample_results() -> LoadResults {
@@ -456,10 +526,16 @@ mod tests {
             target: "http://127.0.0.1:PORT".into(),
             requests: vec![],
             headline: Some("login".into()),
-            co_mitigation: "disabled".into(),
-            metrics_reset: true,
+            plan: PlanSummary {
+                users: 4,
+                hatch_rate: 4.0,
+                ramp_up_s: 1,
+                run_time_s: Some(2),
+                timeout_ms: 10_000,
+                ..PlanSummary::default()
+            },
+            started_at: Some("2026-01-02T03:04:05.678Z".into()),
             skipped: HashMap::from([("list".to_string(), 1), ("logout".to_string(), 1)]),
-            timeout_ms: 10_000,
             ..RunInfo::default()
         };
         let logins: Vec<u64> = (1..=20).map(|i| i * 10_000).collect();
@@ -470,32 +546,17 @@ mod tests {
                 (
                     "login".into(),
                     "POST".into(),
-                    Sample {
-                        successes: 19,
-                        failures: 1,
-                        timing: timing(&logins),
-                        status_codes: BTreeMap::from([(201, 19), (500, 1)]),
-                    },
+                    Sample::of(19, 1, &logins, &[(201, 19), (500, 1)]),
                 ),
                 (
                     "list".into(),
                     "GET".into(),
-                    Sample {
-                        successes: 19,
-                        failures: 0,
-                        timing: timing(&quick),
-                        status_codes: BTreeMap::from([(200, 19)]),
-                    },
+                    Sample::of(19, 0, &quick, &[(200, 19)]),
                 ),
                 (
                     "logout".into(),
                     "DELETE".into(),
-                    Sample {
-                        successes: 19,
-                        failures: 0,
-                        timing: timing(&quick),
-                        status_codes: BTreeMap::from([(204, 19)]),
-                    },
+                    Sample::of(19, 0, &quick, &[(204, 19)]),
                 ),
             ],
             2.0,
