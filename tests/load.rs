@@ -72,7 +72,37 @@ async fn run(a: &LoadArgs) -> Result<(u8, LoadOutcome), u8> {
         .map_err(|_| 2u8)?;
     let code = exit_code(outcome.results.verdict, None);
     assert!(write_load_reports(&outcome, &prepared.reports));
+    for (format, path) in &prepared.reports {
+        if *format == sessionspec::load::report::LoadReportFormat::Json {
+            check_json_report(path, &outcome.results);
+        }
+    }
     Ok((code, outcome))
+}
+
+/// Every JSON report a test writes matches the published schema and reads back as the results.
+fn check_json_report(path: &Path, results: &LoadResults) {
+    let schema_path = root().join("reports/schema/load-report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    assert!(jsonschema::meta::is_valid(&schema), "a valid JSON Schema");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+    let back: LoadResults = serde_json::from_value(doc.clone()).unwrap();
+    assert_eq!(&back, results, "load.json reads back as the results");
+    // The schema is no rubber stamp.
+    let mut bad = doc.clone();
+    bad["total"]["histogram"] = serde_json::json!("deflated?");
+    assert!(!validator.is_valid(&bad));
+    let mut bad = doc;
+    bad.as_object_mut().unwrap().remove("series");
+    assert!(!validator.is_valid(&bad));
 }
 
 #[test]
