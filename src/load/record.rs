@@ -442,23 +442,6 @@ pub fn unix_secs(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Collects one second of the counters' recorder at every wall-clock second boundary until aborted.
-pub async fn collect_every_second(counters: std::sync::Arc<super::runner::Counters>) {
-    loop {
-        let now = SystemTime::now();
-        let since = now
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
-        let to_next =
-            Duration::from_secs(1) - Duration::from_nanos(u64::from(since.subsec_nanos()));
-        tokio::time::sleep(to_next).await;
-        let t = unix_secs(SystemTime::now()).saturating_sub(1);
-        counters
-            .recorder
-            .collect_second(t, counters.users.load(Ordering::Relaxed));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use goose::client::GooseClientBuilder;
 use goose::config::GooseConfiguration;
@@ -235,9 +235,7 @@ pub async fn execute(
             Arc::clone(counters),
         )));
     }
-    tasks.push(tokio::spawn(super::record::collect_every_second(
-        Arc::clone(counters),
-    )));
+    tasks.push(tokio::spawn(collect_every_second(Arc::clone(counters))));
     let result = attack.execute().await;
     for t in tasks {
         t.abort();
@@ -645,4 +643,21 @@ fn first_status(expect: &crate::spec::StatusExpect) -> u16 {
 
 fn custom(message: &str) -> Box<TransactionError> {
     Box::new(TransactionError::Custom(message.to_owned()))
+}
+
+/// Collects one second of the counters' recorder at every wall-clock second boundary until aborted.
+pub async fn collect_every_second(counters: Arc<Counters>) {
+    loop {
+        let now = SystemTime::now();
+        let since = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let to_next =
+            Duration::from_secs(1) - Duration::from_nanos(u64::from(since.subsec_nanos()));
+        tokio::time::sleep(to_next).await;
+        let t = super::record::unix_secs(SystemTime::now()).saturating_sub(1);
+        counters
+            .recorder
+            .collect_second(t, counters.users.load(Ordering::Relaxed));
+    }
 }
