@@ -72,7 +72,37 @@ async fn run(a: &LoadArgs) -> Result<(u8, LoadOutcome), u8> {
         .map_err(|_| 2u8)?;
     let code = exit_code(outcome.results.verdict, None);
     assert!(write_load_reports(&outcome, &prepared.reports));
+    for (format, path) in &prepared.reports {
+        if *format == sessionspec::load::report::LoadReportFormat::Json {
+            check_json_report(path, &outcome.results);
+        }
+    }
     Ok((code, outcome))
+}
+
+/// Every JSON report a test writes matches the published schema and reads back as the results.
+fn check_json_report(path: &Path, results: &LoadResults) {
+    let schema_path = root().join("reports/schema/load-report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    assert!(jsonschema::meta::is_valid(&schema), "a valid JSON Schema");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+    let back: LoadResults = serde_json::from_value(doc.clone()).unwrap();
+    assert_eq!(&back, results, "load.json reads back as the results");
+    // The schema is no rubber stamp.
+    let mut bad = doc.clone();
+    bad["total"]["histogram"] = serde_json::json!("deflated?");
+    assert!(!validator.is_valid(&bad));
+    let mut bad = doc;
+    bad.as_object_mut().unwrap().remove("series");
+    assert!(!validator.is_valid(&bad));
 }
 
 #[test]
@@ -133,9 +163,13 @@ async fn every_shipped_scenario_runs_clean_and_reports() {
         assert_eq!(r.total.failures, 0, "{name}: {:?}", r.errors);
         assert!(r.errors.is_empty(), "{name}: {:?}", r.errors);
         assert_eq!(r.total.skipped, 0, "{name}");
-        if r.operations
-            .iter()
-            .any(|o| o.name == "login" && o.requests > 0)
+        let text = std::fs::read_to_string(&file).unwrap();
+        let sets_headline =
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()["headline"].is_string();
+        if !sets_headline
+            && r.operations
+                .iter()
+                .any(|o| o.name == "login" && o.requests > 0)
         {
             assert_eq!(headline.request, "login", "{name}");
         }
@@ -190,16 +224,11 @@ async fn slow_login_fails_a_tight_latency_threshold_and_passes_a_generous_one() 
 async fn flaky_server_fails_the_error_rate_threshold() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut a = args(
-        "drf-login-list-logout",
-        dir.path(),
-        &["--fault", "flaky", "--co-mitigation", "average"],
-    );
+    let mut a = args("drf-login-list-logout", dir.path(), &["--fault", "flaky"]);
     a.thresholds = vec!["errors<1%".into(), "login:rps>=1".into()];
     let (code, outcome) = run(&a).await.unwrap();
     assert_eq!(code, 1);
     let r = outcome.results;
-    assert_eq!(r.co_mitigation, "average");
     assert!(!r.thresholds[0].passed, "{:?}", r.thresholds);
     assert!(r.thresholds[1].passed, "{:?}", r.thresholds);
     assert!(r.total.failures > 0);
@@ -564,7 +593,7 @@ async fn a_target_that_stops_answering_cannot_stretch_the_run() {
         r.total,
         r.cancelled
     );
-    assert_eq!(r.timeout_ms, 1000);
+    assert_eq!(r.plan.timeout_ms, 1000);
 }
 
 /// A short load run over HTTPS against the reference server's self-signed certificate: each
@@ -616,4 +645,142 @@ async fn load_over_https_with_a_private_ca() {
         outcome.results.error
     );
     running.shutdown().await;
+}
+
+/// A server that answers every request `401` at once, except that every request arriving
+/// between 1.5 s and 2.5 s after the first one (the probe) waits until 2.5 s: one stall of 1 s.
+struct StallServer {
+    url: String,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StallServer {
+    fn start() -> StallServer {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, OnceLock};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&done);
+        let first: Arc<OnceLock<Instant>> = Arc::new(OnceLock::new());
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            while !flag.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(60) {
+                let Ok((mut sock, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                };
+                let _ = sock.set_nonblocking(false);
+                let _ = sock.set_read_timeout(Some(Duration::from_millis(200)));
+                let (flag, first) = (Arc::clone(&flag), Arc::clone(&first));
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    while !flag.load(Ordering::Relaxed) {
+                        match sock.read(&mut buf) {
+                            Ok(0) => return,
+                            Ok(_) => {}
+                            Err(e)
+                                if e.kind() == std::io::ErrorKind::WouldBlock
+                                    || e.kind() == std::io::ErrorKind::TimedOut =>
+                            {
+                                continue
+                            }
+                            Err(_) => return,
+                        }
+                        let t0 = *first.get_or_init(Instant::now);
+                        let at = t0.elapsed();
+                        if at >= Duration::from_millis(1500) && at < Duration::from_millis(2500) {
+                            std::thread::sleep(Duration::from_millis(2500) - at);
+                        }
+                        let reply = b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n";
+                        if sock.write_all(reply).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        StallServer { url, done }
+    }
+}
+
+impl Drop for StallServer {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The open model measures from each arrival's intended start, so the arrivals a stall delayed
+/// count with their wait: its p99 includes the 1 s stall. The closed model's users just wait,
+/// sending nothing, and its p99 does not (coordinated omission).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_model_p99_includes_a_stall_that_the_closed_model_omits() {
+    let _serial = SERIAL.lock().await;
+    let p99 = |r: &LoadResults| r.total.latency_ms.unwrap().p99;
+
+    let server = StallServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let closed = args(
+        "drf-rejected-token",
+        dir.path(),
+        &["--target", &server.url, "--users", "2", "--run-time", "3s"],
+    );
+    let (_, outcome) = run(&closed).await.unwrap();
+    let closed = outcome.results;
+    drop(server);
+    assert_eq!(
+        closed.latency_from,
+        sessionspec::load::results::LatencyFrom::Send
+    );
+    assert!(closed.total.requests > 200, "{}", closed.total.requests);
+    assert!(p99(&closed) < 500.0, "closed p99 {}", p99(&closed));
+    assert!(
+        closed.total.latency_ms.unwrap().max > 900.0,
+        "the stall happened"
+    );
+
+    let server = StallServer::start();
+    let open = args(
+        "drf-rejected-token",
+        dir.path(),
+        &[
+            "--target",
+            &server.url,
+            "--users",
+            "100",
+            "--run-time",
+            "4s",
+            "--rate",
+            "50/s",
+        ],
+    );
+    let (code, outcome) = run(&open).await.unwrap();
+    let open = outcome.results;
+    drop(server);
+    assert_eq!(
+        open.latency_from,
+        sessionspec::load::results::LatencyFrom::IntendedStart
+    );
+    assert_eq!(
+        open.dropped, 0,
+        "a pool of 100 serves 50/s through a 1 s stall"
+    );
+    assert!(
+        (150..=210).contains(&open.total.requests),
+        "about 4 s × 50/s: {}",
+        open.total.requests
+    );
+    assert!(p99(&open) > 900.0, "open p99 {}", p99(&open));
+    let service = open
+        .total
+        .service_ms
+        .expect("the service time is reported too");
+    assert!(service.p50 < 100.0, "{service:?}");
+    let json = std::fs::read_to_string(dir.path().join("load.json")).unwrap();
+    assert!(json.contains("\"service_histogram\": \""), "both reported");
+    let md = std::fs::read_to_string(dir.path().join("load.md")).unwrap();
+    assert!(md.contains("Service time (from the send"), "{md}");
+    assert!(code <= 1);
 }

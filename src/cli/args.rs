@@ -10,7 +10,6 @@ use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::common::{parse_target_url, parse_timeout, parse_var, Var};
-use crate::load::CoMitigation;
 use crate::server::{Dialect, Fault, HashCost, Variant};
 use crate::target::Target;
 use crate::tls::{CaCerts, ClientTls, Resolve};
@@ -194,9 +193,14 @@ pub struct LoadArgs {
     /// Write a report: `json`, `markdown` or `html` (goose's own), optionally `:PATH`.
     #[arg(long = "report", value_name = "FORMAT[:PATH]")]
     pub reports: Vec<String>,
-    /// Coordinated omission mitigation.
-    #[arg(long, default_value = "disabled", value_name = "MODE")]
-    pub co_mitigation: CoMitigation,
+    /// Open model: iterations start at this arrival rate, `200/s` (constant) or `10/s..400/s`
+    /// (a linear ramp over the run), served by the --users pool; latency is measured from each
+    /// arrival's intended start.
+    #[arg(long, value_name = "RATE")]
+    pub rate: Option<String>,
+    /// Open model: arrivals that found no free user (dropped) do not fail the run.
+    #[arg(long)]
+    pub allow_dropped: bool,
     /// Password hash cost of the built-in reference server.
     #[arg(long, default_value = "owasp", value_name = "COST")]
     pub hash_cost: HashCost,
@@ -213,6 +217,19 @@ pub struct LoadArgs {
     /// No progress output while the run goes (the plan and the summary are still printed).
     #[arg(long)]
     pub quiet: bool,
+    /// The outside target's Prometheus metrics page: its login counter is read before and after
+    /// the run and compared with our count of successful logins (embedded runs always compare).
+    #[arg(long, value_name = "URL")]
+    pub server_metrics: Option<String>,
+    /// The login counter on --server-metrics (`name` or `name{label="value"}`; series with a
+    /// non-2xx `status`/`code` label are left out).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "sessionspec_server_logins_total",
+        requires = "server_metrics"
+    )]
+    pub server_login_metric: String,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -294,17 +311,3 @@ macro_rules! value_enum {
 }
 
 value_enum!(Fault, Variant, HashCost, Dialect);
-
-impl ValueEnum for CoMitigation {
-    fn value_variants<'a>() -> &'a [Self] {
-        &CoMitigation::ALL
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        let value = PossibleValue::new(self.as_str());
-        Some(match self {
-            CoMitigation::Disabled => value.aliases(["off", "none"]),
-            _ => value,
-        })
-    }
-}

@@ -2,14 +2,15 @@
 //! reports on disk → exit code from the results' verdict.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::LoadArgs;
 use super::common::{load_profile, read_env, var_map, warn_insecure};
 use super::progress::LoadProgress;
 use super::{exit, exit_code};
-use crate::load::plan::{Bounds, DEFAULT_USERS};
+use crate::load::arrival::Rate;
+use crate::load::plan::{Bounds, OpenModel, DEFAULT_USERS};
 use crate::load::report::{self, LoadReportFormat};
 use crate::load::threshold::parse_all;
 use crate::load::{load_scenario_named, LoadOutcome, LoadPlan, LoadResults};
@@ -105,6 +106,40 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
         None => loaded.scenario.hatch_rate.unwrap_or(users.max(1) as f64),
     };
 
+    // The open model: the pool starts at once, the schedule lasts the run time.
+    let open = match &args.rate {
+        None => {
+            if args.allow_dropped {
+                errors.push("--allow-dropped needs the open model (--rate)".into());
+            }
+            None
+        }
+        Some(text) => match (Rate::parse(text), run_time) {
+            (Err(e), _) => {
+                errors.push(format!("--rate: {e}"));
+                None
+            }
+            (Ok(_), None) => {
+                errors.push("--rate needs a run time (--run-time or the scenario's run_time), not --iterations".into());
+                None
+            }
+            (Ok(rate), Some(secs)) => Some(OpenModel {
+                stages: vec![rate.over(Duration::from_secs(secs))],
+                warmup: Duration::ZERO,
+                allow_dropped: args.allow_dropped,
+            }),
+        },
+    };
+    if open.is_some() && args.iterations.is_some() {
+        errors
+            .push("--rate and --iterations do not go together: the schedule bounds the run".into());
+    }
+    let hatch_rate = if open.is_some() && args.hatch_rate.is_none() {
+        users.max(1) as f64
+    } else {
+        hatch_rate
+    };
+
     let spec = &loaded.spec.spec;
     let vars = var_map(&args.target.vars);
     for name in vars.keys() {
@@ -128,10 +163,8 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
         .client_tls()
         .map_err(|e| errors.push(e))
         .unwrap_or_default();
-    let goose_html = reports
-        .iter()
-        .find(|(f, _)| *f == LoadReportFormat::Html)
-        .map(|(_, p)| p.clone());
+    // Our own HTML page replaces goose's: goose keeps its metrics off.
+    let goose_html = None;
 
     let (Ok(target), true) = (target, errors.is_empty()) else {
         return Err(errors);
@@ -145,7 +178,7 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
             run_time,
             iterations: args.iterations,
         },
-        co_mitigation: args.co_mitigation,
+        open,
         thresholds,
         vars,
         env: Default::default(),
@@ -153,6 +186,10 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
         timeout: args.target.timeout,
         default_gate: !args.no_default_gate,
         tls,
+        server_metrics: args
+            .server_metrics
+            .clone()
+            .map(|url| (url, args.server_login_metric.clone())),
     };
     warn_insecure(&plan.tls);
     plan.env = read_env(&plan.env_names());
@@ -226,11 +263,18 @@ pub fn write_load_reports(outcome: &LoadOutcome, reports: &[(LoadReportFormat, P
                 crate::report::write_atomic(path, |w| report::write_markdown(w, results))
                     .map_err(|e| e.to_string())
             }
-            LoadReportFormat::Html if results.error.is_some() => {
-                crate::report::write_atomic(path, |w| report::write_unsent_html(w, results))
+            LoadReportFormat::Html => crate::report::write_atomic(path, |w| {
+                crate::load::html::write_html(
+                    w,
+                    results,
+                    &crate::load::html::Plots::from_results(results),
+                )
+            })
+            .map_err(|e| e.to_string()),
+            LoadReportFormat::Junit => {
+                crate::report::write_atomic(path, |w| crate::load::junit::write_junit(w, results))
                     .map_err(|e| e.to_string())
             }
-            LoadReportFormat::Html => publish_html(outcome.goose_html.as_deref(), path),
         };
         match written {
             Ok(()) => eprintln!("wrote {} report: {}", format.as_str(), path.display()),
@@ -244,15 +288,4 @@ pub fn write_load_reports(outcome: &LoadOutcome, reports: &[(LoadReportFormat, P
         let _ = std::fs::remove_file(tmp);
     }
     ok
-}
-
-fn publish_html(tmp: Option<&Path>, dest: &Path) -> Result<(), String> {
-    match tmp {
-        Some(tmp) if tmp.is_file() => report::publish(tmp, dest)
-            .map_err(|e| format!("cannot write the report `{}`: {e}", dest.display())),
-        _ => Err(format!(
-            "goose wrote no HTML report for `{}`",
-            dest.display()
-        )),
-    }
 }

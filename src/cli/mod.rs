@@ -150,8 +150,6 @@ mod tests {
         assert!(e.contains("--hash-cost") && e.contains("owasp"), "{e}");
         let e = usage_error(&["serve", "--dialect", "django"]);
         assert!(e.contains("drf-sessions"), "{e}");
-        let e = usage_error(&["load", "--scenario", "x", "--co-mitigation", "sometimes"]);
-        assert!(e.contains("average"), "{e}");
         let e = usage_error(&["check", "--var", "novalue"]);
         assert!(e.contains("NAME=VALUE"), "{e}");
         let e = usage_error(&["check", "--concurrency", "0"]);

@@ -51,8 +51,29 @@ pub fn plan_line(plan: &LoadPlan, host: &str) -> String {
         .bound()
         .map(|b| format!(", ends within {}s", b.as_secs()))
         .unwrap_or_default();
+    let open = plan
+        .open
+        .as_ref()
+        .map(|o| {
+            let stages: Vec<String> = o
+                .stages
+                .iter()
+                .map(|s| {
+                    if s.from_per_s == s.to_per_s {
+                        format!("{}/s", s.from_per_s)
+                    } else {
+                        format!("{}/s..{}/s", s.from_per_s, s.to_per_s)
+                    }
+                })
+                .collect();
+            format!(
+                ", open model: arrivals at {} served by the pool",
+                stages.join(" then ")
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "load: scenario `{}` against {}: {} at {}/s (ramp-up {}s), {window}, timeout {}{ends}",
+        "load: scenario `{}` against {}: {} at {}/s (ramp-up {}s){open}, {window}, timeout {}{ends}",
         plan.scenario.scenario.name,
         crate::redact::mask_userinfo(host),
         plural(plan.users as u64, "user", "users"),
@@ -128,12 +149,24 @@ async fn report(
         let rate = (requests - last_requests) as f64 / secs;
         let login_rate = (logins - last_logins) as f64 / secs;
         (last_requests, last_logins, last) = (requests, logins, Instant::now());
+        let p95_us = counters.recorder.headline_p95_us.load(Ordering::Relaxed);
+        let p95 = if p95_us == 0 {
+            "p95 -".to_owned()
+        } else {
+            format!("p95 {:.1}ms", p95_us as f64 / 1000.0)
+        };
+        let dropped = counters.recorder.dropped_so_far();
+        let dropped = if dropped > 0 {
+            format!("  {dropped} dropped")
+        } else {
+            String::new()
+        };
         let elapsed = started.elapsed().as_secs();
         let of = total
             .map(|t| format!("/{}s", t.as_secs()))
             .unwrap_or_default();
         let line = format!(
-            "{elapsed:>4}s{of}  users {running}/{users}  {rate:.1} req/s  {login_rate:.1} logins/s  {requests} requests  {errors} errors"
+            "{elapsed:>4}s{of}  users {running}/{users}  {rate:.1} req/s  {login_rate:.1} logins/s  {requests} requests  {errors} errors  {p95}{dropped}"
         );
         let mut err = std::io::stderr().lock();
         let _ = if live {

@@ -9,7 +9,52 @@ use std::io::{self, Write};
 use plotters::prelude::*;
 
 use super::report::{headline_line, rows, status_line, HEADERS};
-use super::results::{Gate, LoadResults, Verdict};
+use super::results::{LoadResults, Verdict};
+
+impl Plots {
+    /// The plots of a run's results: its per-second series (the measured window and the ramp-up
+    /// before it), each request's final histogram as a distribution.
+    pub fn from_results(r: &LoadResults) -> Plots {
+        let first = r.series.first().map_or(0, |p| p.t);
+        let mut series = TimeSeries::default();
+        for p in &r.series {
+            series.seconds.push((p.t - first) as f64);
+            series.requests_per_s.push(p.requests as f64);
+            series.headline_per_s.push(p.successes as f64);
+            series.errors_per_s.push(p.errors as f64);
+            series.active_users.push(p.users as f64);
+            series.p50_ms.push(p.p50_ms);
+            series.p95_ms.push(p.p95_ms);
+            series.p99_ms.push(p.p99_ms);
+        }
+        let distributions = r
+            .operations
+            .iter()
+            .filter_map(|o| {
+                let h = super::record::decode(&o.histogram).ok()?;
+                if h.is_empty() {
+                    return None;
+                }
+                let points = (0..=60)
+                    .map(|i| {
+                        let q = 1.0 - 10f64.powf(-f64::from(i) / 15.0);
+                        (q, h.value_at_quantile(q) as f64 / 1000.0)
+                    })
+                    .chain(std::iter::once((0.999_999, h.max() as f64 / 1000.0)))
+                    .collect();
+                Some(Distribution {
+                    name: o.name.clone(),
+                    points,
+                })
+            })
+            .collect();
+        Plots {
+            series,
+            distributions,
+            capacity: None,
+        }
+    }
+}
 
 /// One plotted line: a name and a y value per x.
 #[derive(Debug, Clone, PartialEq)]
@@ -321,18 +366,21 @@ pub fn write_html<W: Write>(mut w: W, r: &LoadResults, plots: &Plots) -> io::Res
         "<p class=\"headline\"><strong>{}</strong></p>",
         esc(&headline_line(r))
     );
+    if let Some(c) = &r.server_count {
+        let _ = writeln!(page, "<p>{}</p>", esc(&c.line()));
+    }
     thresholds(&mut page, r);
     let _ = writeln!(
         page,
         "<ul><li>spec: <code>{}</code></li><li>target: <code>{}</code></li><li>users: {}</li>\
          <li>measured: {:.3} s</li><li>request timeout: {} ms</li>\
-         <li>coordinated omission mitigation: {}</li>{}</ul>",
+         <li>{}</li>{}</ul>",
         esc(&r.spec),
         esc(&r.target),
         r.users,
         r.duration_s,
-        r.timeout_ms,
-        esc(&r.co_mitigation),
+        r.plan.timeout_ms,
+        esc(&super::report::model_line(r)),
         if r.cancelled > 0 {
             format!(
                 "<li>cancelled: {} requests still waiting when the run ended</li>",
@@ -356,11 +404,7 @@ fn thresholds(page: &mut String, r: &LoadResults) {
         "<h2>Thresholds</h2>\n<table><tr><th>threshold</th><th>result</th><th>observed</th></tr>\n",
     );
     for t in &r.thresholds {
-        let origin = match t.gate {
-            Gate::Given => "",
-            Gate::Default => " (default gate)",
-            Gate::Always => " (always)",
-        };
+        let origin = super::report::gate_note(t.gate);
         let _ = writeln!(
             page,
             "<tr><td><code>{}</code>{origin}</td><td class=\"l {}\">{}</td><td class=\"l\">{}</td></tr>",
@@ -473,7 +517,7 @@ fn tables(page: &mut String, r: &LoadResults) {
         let _ = write!(page, "<th>{}</th>", esc(h));
     }
     page.push_str("</tr>\n");
-    for row in rows(r) {
+    for row in rows(r, |o| o.latency_ms) {
         page.push_str("<tr>");
         for (i, cell) in row.iter().enumerate() {
             let class = if i < 2 { " class=\"l\"" } else { "" };

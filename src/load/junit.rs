@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 use super::report::headline_line;
-use super::results::{Gate, LoadResults};
+use super::results::LoadResults;
 use crate::report::junit::{attr, text};
 
 /// Name of the test case standing for a run that sent nothing.
@@ -75,11 +75,7 @@ pub fn write_junit<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
         )?;
     }
     for t in &r.thresholds {
-        let origin = match t.gate {
-            Gate::Given => "",
-            Gate::Default => " (default gate)",
-            Gate::Always => " (always)",
-        };
+        let origin = super::report::gate_note(t.gate);
         let name = format!("{}{origin}", t.threshold);
         if t.passed {
             writeln!(

@@ -5,12 +5,14 @@
 //! [`run`] (the engine: [`compile`] → [`runner`] (goose) → [`results`] (plain data) →
 //! [`threshold`] (verdict)) → [`report`]. See `docs/load.md`.
 
+pub mod arrival;
 pub mod compile;
 pub mod html;
 pub mod junit;
 pub mod loader;
 mod logger;
 pub mod plan;
+pub mod record;
 pub mod report;
 pub mod results;
 pub mod run;
@@ -21,7 +23,7 @@ pub mod server_count;
 pub mod threshold;
 
 pub use loader::{lint_scenario_file, load_scenario, load_scenario_named, ScenarioError};
-pub use plan::{Bounds, CoMitigation, LoadPlan};
+pub use plan::{Bounds, LoadPlan, OpenModel};
 pub use results::{LoadResults, Verdict};
 pub use run::{run, LoadError, LoadOutcome, Observer, Silent};
 pub use scenario::{LoadedScenario, Scenario};

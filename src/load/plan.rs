@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
+use super::arrival::{Schedule, Stage};
 use super::scenario::LoadedScenario;
 use super::threshold::Threshold;
 pub use crate::target::Target;
@@ -18,30 +19,23 @@ pub use super::scenario::DEFAULT_USERS;
 /// Timeout of one request unless the plan sets another.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Coordinated omission mitigation of goose's latencies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum CoMitigation {
-    #[default]
-    Disabled,
-    Average,
-    Minimum,
-    Maximum,
+/// The open model of a run: iterations start at the times of one shared arrival schedule, served
+/// by the plan's users as a pool (k6's `maxVUs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenModel {
+    /// The arrival rate's stages, warm-up included; the run lasts as long as they do.
+    pub stages: Vec<Stage>,
+    /// The first part of the schedule, not measured.
+    pub warmup: Duration,
+    /// Whether dropped arrivals (no free user) are allowed; else they fail the run.
+    pub allow_dropped: bool,
 }
 
-impl CoMitigation {
-    pub const ALL: [CoMitigation; 4] = [
-        CoMitigation::Disabled,
-        CoMitigation::Average,
-        CoMitigation::Minimum,
-        CoMitigation::Maximum,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CoMitigation::Disabled => "disabled",
-            CoMitigation::Average => "average",
-            CoMitigation::Minimum => "minimum",
-            CoMitigation::Maximum => "maximum",
+impl OpenModel {
+    /// The schedule of arrivals.
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            stages: self.stages.clone(),
         }
     }
 }
@@ -65,7 +59,8 @@ pub struct LoadPlan {
     /// Users started per second.
     pub hatch_rate: f64,
     pub bounds: Bounds,
-    pub co_mitigation: CoMitigation,
+    /// `None`: the closed model (each user starts its next iteration when the last ended).
+    pub open: Option<OpenModel>,
     /// The scenario's thresholds and the command line's, already checked against the scenario.
     pub thresholds: Vec<Threshold>,
     /// `--var NAME=VALUE` overrides.
@@ -82,6 +77,10 @@ pub struct LoadPlan {
     pub default_gate: bool,
     /// TLS settings of the users' client (and the probe's).
     pub tls: ClientTls,
+    /// An outside target's Prometheus page and login counter (`URL`, `NAME`), read before and
+    /// after the run to compare the server's count of logins with ours. Embedded runs always
+    /// compare with the reference server's own counters.
+    pub server_metrics: Option<(String, String)>,
 }
 
 impl LoadPlan {
@@ -105,7 +104,7 @@ impl LoadPlan {
                 run_time: Some(run_time),
                 iterations: None,
             },
-            co_mitigation: CoMitigation::Disabled,
+            open: None,
             thresholds,
             vars: IndexMap::new(),
             env: HashMap::new(),
@@ -113,6 +112,7 @@ impl LoadPlan {
             timeout: DEFAULT_TIMEOUT,
             default_gate: true,
             tls: ClientTls::default(),
+            server_metrics: None,
         })
     }
 

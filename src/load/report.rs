@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::results::{Gate, LoadResults, OperationStats, Verdict};
+use super::results::{Gate, Latency, LoadResults, Model, OperationStats, Verdict};
 
 /// A load report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,11 +14,14 @@ pub enum LoadReportFormat {
     Json,
     /// Our results as Markdown.
     Markdown,
-    /// goose's own HTML report.
+    /// Our self-contained HTML page with plots (`load::html`).
     Html,
+    /// JUnit XML, one test case per threshold (`load::junit`); only when asked.
+    Junit,
 }
 
 impl LoadReportFormat {
+    /// The reports a run writes when no `--report` is given.
     pub const ALL: [LoadReportFormat; 3] = [
         LoadReportFormat::Json,
         LoadReportFormat::Markdown,
@@ -30,6 +33,7 @@ impl LoadReportFormat {
             LoadReportFormat::Json => "json",
             LoadReportFormat::Markdown => "markdown",
             LoadReportFormat::Html => "html",
+            LoadReportFormat::Junit => "junit",
         }
     }
 
@@ -39,6 +43,7 @@ impl LoadReportFormat {
             LoadReportFormat::Json => "reports/load.json",
             LoadReportFormat::Markdown => "reports/load.md",
             LoadReportFormat::Html => "reports/load.html",
+            LoadReportFormat::Junit => "reports/load-junit.xml",
         })
     }
 }
@@ -46,14 +51,12 @@ impl LoadReportFormat {
 /// A `--report` value that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReportArgError {
-    #[error("unknown load report format `{0}`: expected json, markdown or html, optionally followed by `:PATH` (e.g. `json:out/load.json`)")]
+    #[error("unknown load report format `{0}`: expected json, markdown, html or junit, optionally followed by `:PATH` (e.g. `json:out/load.json`)")]
     UnknownFormat(String),
     #[error(
         "`--report {0}:` has an empty path: give one after the colon, or write `--report {0}`"
     )]
     EmptyPath(String),
-    #[error("the html report must end in `.html` (goose picks its format by extension): `{0}`")]
-    HtmlExtension(String),
 }
 
 /// Parses `FORMAT[:PATH]`.
@@ -66,6 +69,7 @@ pub fn parse_report_arg(s: &str) -> Result<(LoadReportFormat, PathBuf), ReportAr
         "json" => LoadReportFormat::Json,
         "markdown" | "md" => LoadReportFormat::Markdown,
         "html" => LoadReportFormat::Html,
+        "junit" => LoadReportFormat::Junit,
         _ => return Err(ReportArgError::UnknownFormat(fmt.to_owned())),
     };
     let path = match path {
@@ -73,9 +77,6 @@ pub fn parse_report_arg(s: &str) -> Result<(LoadReportFormat, PathBuf), ReportAr
         Some(p) => PathBuf::from(p),
         None => format.default_path(),
     };
-    if format == LoadReportFormat::Html && path.extension().is_none_or(|e| e != "html") {
-        return Err(ReportArgError::HtmlExtension(path.display().to_string()));
-    }
     Ok((format, path))
 }
 
@@ -95,13 +96,16 @@ fn ms(v: f64) -> String {
     }
 }
 
-/// One table row per request name, then `all`.
-pub(crate) fn rows(r: &LoadResults) -> Vec<[String; 11]> {
+/// One table row per request name, then `all`, with the latency `pick` chooses.
+pub(crate) fn rows(
+    r: &LoadResults,
+    pick: fn(&OperationStats) -> Option<Latency>,
+) -> Vec<[String; 11]> {
     r.operations
         .iter()
         .chain(std::iter::once(&r.total))
         .map(|o: &OperationStats| {
-            let l = o.latency_ms;
+            let l = pick(o);
             let lat = |f: fn(&super::results::Latency) -> f64| {
                 l.as_ref().map_or("-".to_string(), |l| ms(f(l)))
             };
@@ -171,6 +175,58 @@ pub fn headline_label(request: &str) -> String {
     }
 }
 
+/// `200/s`, `10/s..400/s`, or stages joined by `, `.
+pub fn rate_text(r: &LoadResults) -> String {
+    let one = |v: f64| format!("{}/s", round_rate(v));
+    r.plan
+        .rate
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            if s.from_per_s == s.to_per_s {
+                format!("{} for {}s", one(s.from_per_s), round_rate(s.duration_s))
+            } else {
+                format!(
+                    "{}..{} over {}s",
+                    one(s.from_per_s),
+                    one(s.to_per_s),
+                    round_rate(s.duration_s)
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn round_rate(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// How the run was shaped and what its latencies measure, in one line.
+pub(crate) fn model_line(r: &LoadResults) -> String {
+    match r.plan.model {
+        Model::Closed => format!(
+            "closed model: {} users, {:.1} s measured; latency: from the send to the last byte of the body",
+            r.users, r.duration_s
+        ),
+        Model::Open => format!(
+            "open model: arrivals {}{}, pool of {} users ({} started), {:.1} s measured; latency: from each arrival's intended start to the last byte (service time: from the send); dropped arrivals: {}{}",
+            rate_text(r),
+            if r.plan.warmup_s > 0.0 {
+                format!(" (first {}s warm-up, not measured)", round_rate(r.plan.warmup_s))
+            } else {
+                String::new()
+            },
+            r.plan.users,
+            r.users,
+            r.duration_s,
+            r.dropped,
+            if r.plan.allow_dropped { " (allowed)" } else { "" }
+        ),
+    }
+}
+
 /// The summary printed on stdout after a run.
 pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     writeln!(
@@ -180,10 +236,8 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     )?;
     writeln!(
         w,
-        "      {} users, {:.1} s measured, coordinated omission mitigation {}{}",
-        r.users,
-        r.duration_s,
-        r.co_mitigation,
+        "      {}{}",
+        model_line(r),
         r.interrupted
             .as_deref()
             .map_or(String::new(), |s| format!(", INTERRUPTED by {s}"))
@@ -197,13 +251,31 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
             "      {} request{} still waiting at the end of the run were cancelled (timeout {} ms)",
             r.cancelled,
             if r.cancelled == 1 { "" } else { "s" },
-            r.timeout_ms
+            r.plan.timeout_ms
         )?;
     }
     writeln!(w)?;
-    let table = rows(r);
+    write_table(&mut w, &rows(r, |o| o.latency_ms))?;
+    if r.plan.model == Model::Open {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "  service time (from the send, not from the intended start):"
+        )?;
+        write_table(&mut w, &rows(r, |o| o.service_ms))?;
+    }
+    writeln!(w)?;
+    for o in &r.operations {
+        if !o.status_codes.is_empty() {
+            writeln!(w, "  status {:<10} {}", o.name, status_line(o))?;
+        }
+    }
+    write_tail(&mut w, r)
+}
+
+fn write_table<W: Write>(w: &mut W, table: &[[String; 11]]) -> io::Result<()> {
     let mut widths = HEADERS.map(str::len);
-    for row in &table {
+    for row in table {
         for (i, cell) in row.iter().enumerate() {
             widths[i] = widths[i].max(cell.chars().count());
         }
@@ -220,16 +292,14 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
         }
         writeln!(w, "{}", out.trim_end())
     };
-    line(&mut w, &HEADERS.map(String::from))?;
-    for row in &table {
-        line(&mut w, row)?;
+    line(w, &HEADERS.map(String::from))?;
+    for row in table {
+        line(w, row)?;
     }
-    writeln!(w)?;
-    for o in &r.operations {
-        if !o.status_codes.is_empty() {
-            writeln!(w, "  status {:<10} {}", o.name, status_line(o))?;
-        }
-    }
+    Ok(())
+}
+
+fn write_tail<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     if !r.errors.is_empty() {
         writeln!(w)?;
         writeln!(w, "  errors:")?;
@@ -239,6 +309,9 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     }
     writeln!(w)?;
     writeln!(w, "{}", headline_line(r))?;
+    if let Some(c) = &r.server_count {
+        writeln!(w, "{}", c.line())?;
+    }
     if !r.thresholds.is_empty() {
         writeln!(w)?;
         writeln!(w, "thresholds:")?;
@@ -271,11 +344,14 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
 }
 
 /// ` (default gate)` / ` (always)` after a threshold that the run did not set itself.
-fn gate_note(gate: Gate) -> &'static str {
+pub(crate) fn gate_note(gate: Gate) -> &'static str {
     match gate {
         Gate::Given => "",
         Gate::Default => " (default gate)",
         Gate::Always => " (always: a run where nothing succeeded fails)",
+        Gate::Dropped => {
+            " (open model: dropped arrivals fail the run; --allow-dropped allows them)"
+        }
     }
 }
 
@@ -289,16 +365,18 @@ pub fn write_markdown<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     writeln!(w)?;
     writeln!(w, "- spec: `{}`", md_escape(&r.spec))?;
     writeln!(w, "- target: `{}`", md_escape(&r.target))?;
-    writeln!(w, "- users: {}", r.users)?;
+    if let Some(t) = &r.started_at {
+        writeln!(w, "- started: {t}")?;
+    }
+    writeln!(w, "- {}", md_escape(&model_line(r)))?;
     writeln!(w, "- measured: {:.3} s", r.duration_s)?;
-    writeln!(w, "- coordinated omission mitigation: {}", r.co_mitigation)?;
     if let Some(s) = &r.interrupted {
         writeln!(w, "- **interrupted by {s}**: partial results")?;
     }
     if let Some(e) = &r.error {
         writeln!(w, "- **error**: {}; no load was sent", md_escape(e))?;
     }
-    writeln!(w, "- request timeout: {} ms", r.timeout_ms)?;
+    writeln!(w, "- request timeout: {} ms", r.plan.timeout_ms)?;
     if r.cancelled > 0 {
         writeln!(
             w,
@@ -309,22 +387,22 @@ pub fn write_markdown<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     writeln!(w, "- verdict: **{}**", r.verdict.as_str())?;
     writeln!(w)?;
     writeln!(w, "**{}**", md_escape(&headline_line(r)))?;
+    if let Some(c) = &r.server_count {
+        writeln!(w)?;
+        writeln!(w, "{}", md_escape(&c.line()))?;
+    }
     writeln!(w)?;
     writeln!(w, "## Requests")?;
     writeln!(w)?;
-    writeln!(w, "| {} |", HEADERS.join(" | "))?;
-    writeln!(
-        w,
-        "|{}",
-        HEADERS
-            .iter()
-            .enumerate()
-            .map(|(i, _)| if i < 2 { "---|" } else { "---:|" })
-            .collect::<String>()
-    )?;
-    for row in rows(r) {
-        let cells: Vec<String> = row.iter().map(|c| md_escape(c)).collect();
-        writeln!(w, "| {} |", cells.join(" | "))?;
+    md_table(&mut w, &rows(r, |o| o.latency_ms))?;
+    if r.plan.model == Model::Open {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "### Service time (from the send, not from the intended start)"
+        )?;
+        writeln!(w)?;
+        md_table(&mut w, &rows(r, |o| o.service_ms))?;
     }
     writeln!(w)?;
     writeln!(w, "## Status codes")?;
@@ -366,6 +444,24 @@ pub fn write_markdown<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
                 md_escape(&t.observed)
             )?;
         }
+    }
+    Ok(())
+}
+
+fn md_table<W: Write>(w: &mut W, table: &[[String; 11]]) -> io::Result<()> {
+    writeln!(w, "| {} |", HEADERS.join(" | "))?;
+    writeln!(
+        w,
+        "|{}",
+        HEADERS
+            .iter()
+            .enumerate()
+            .map(|(i, _)| if i < 2 { "---|" } else { "---:|" })
+            .collect::<String>()
+    )?;
+    for row in table {
+        let cells: Vec<String> = row.iter().map(|c| md_escape(c)).collect();
+        writeln!(w, "| {} |", cells.join(" | "))?;
     }
     Ok(())
 }
@@ -429,24 +525,9 @@ pub fn publish(tmp: &Path, dest: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::results::{build, ErrorCount, RunInfo, Sample};
+    use crate::load::results::{build, ErrorCount, PlanSummary, RunInfo, Sample};
     use crate::load::threshold::Threshold;
-    use goose::metrics::GooseRequestMetricTimingData;
-    use std::collections::{BTreeMap, HashMap};
-
-    fn timing(times_us: &[u64]) -> GooseRequestMetricTimingData {
-        let mut buckets: BTreeMap<u64, usize> = BTreeMap::new();
-        for t in times_us {
-            *buckets.entry(*t).or_default() += 1;
-        }
-        GooseRequestMetricTimingData {
-            times_us: buckets.into_iter().collect(),
-            minimum_time_us: times_us.iter().copied().min().unwrap_or(0),
-            maximum_time_us: times_us.iter().copied().max().unwrap_or(0),
-            total_time_us: times_us.iter().sum(),
-            counter: times_us.len(),
-        }
-    }
+    use std::collections::HashMap;
 
     /// A fixed run: 20 logins (one answered 500), 19 lists, 19 logouts over 2 s.
     fn sample_results() -> LoadResults {
@@ -456,10 +537,16 @@ mod tests {
             target: "http://127.0.0.1:PORT".into(),
             requests: vec![],
             headline: Some("login".into()),
-            co_mitigation: "disabled".into(),
-            metrics_reset: true,
+            plan: PlanSummary {
+                users: 4,
+                hatch_rate: 4.0,
+                ramp_up_s: 1,
+                run_time_s: Some(2),
+                timeout_ms: 10_000,
+                ..PlanSummary::default()
+            },
+            started_at: Some("2026-01-02T03:04:05.678Z".into()),
             skipped: HashMap::from([("list".to_string(), 1), ("logout".to_string(), 1)]),
-            timeout_ms: 10_000,
             ..RunInfo::default()
         };
         let logins: Vec<u64> = (1..=20).map(|i| i * 10_000).collect();
@@ -470,32 +557,17 @@ mod tests {
                 (
                     "login".into(),
                     "POST".into(),
-                    Sample {
-                        successes: 19,
-                        failures: 1,
-                        timing: timing(&logins),
-                        status_codes: BTreeMap::from([(201, 19), (500, 1)]),
-                    },
+                    Sample::of(19, 1, &logins, &[(201, 19), (500, 1)]),
                 ),
                 (
                     "list".into(),
                     "GET".into(),
-                    Sample {
-                        successes: 19,
-                        failures: 0,
-                        timing: timing(&quick),
-                        status_codes: BTreeMap::from([(200, 19)]),
-                    },
+                    Sample::of(19, 0, &quick, &[(200, 19)]),
                 ),
                 (
                     "logout".into(),
                     "DELETE".into(),
-                    Sample {
-                        successes: 19,
-                        failures: 0,
-                        timing: timing(&quick),
-                        status_codes: BTreeMap::from([(204, 19)]),
-                    },
+                    Sample::of(19, 0, &quick, &[(204, 19)]),
                 ),
             ],
             2.0,
@@ -546,16 +618,19 @@ mod tests {
             (LoadReportFormat::Markdown, PathBuf::from("out/x.md"))
         );
         assert!(matches!(
-            parse_report_arg("junit"),
+            parse_report_arg("xml"),
             Err(ReportArgError::UnknownFormat(_))
         ));
         assert!(matches!(
             parse_report_arg("json:"),
             Err(ReportArgError::EmptyPath(_))
         ));
-        assert!(matches!(
-            parse_report_arg("html:out/x.htm"),
-            Err(ReportArgError::HtmlExtension(_))
-        ));
+        assert_eq!(
+            parse_report_arg("junit").unwrap(),
+            (
+                LoadReportFormat::Junit,
+                PathBuf::from("reports/load-junit.xml")
+            )
+        );
     }
 }

@@ -1,42 +1,65 @@
-//! The results of a load run as plain data, taken from goose's metrics: per request name the
-//! count, rate, latency percentiles, status codes and errors, and the headline (logins per
-//! second). This is what the terminal summary, the JSON and Markdown reports and the thresholds
-//! read.
+//! The results of a load run as plain data, built from our own recording
+//! ([`super::record`]): per request name the count, rate, latency percentiles (from exact
+//! HdrHistograms, which the JSON report carries so that other tools can merge runs), status codes
+//! and errors, the per-second series, and the headline (logins per second). This is what the
+//! terminal summary, the JSON and Markdown reports and the thresholds read.
+//!
+//! The JSON form is a contract (`reports/schema/load-report.schema.json`, `format_version` 1):
+//! [`LoadResults`] reads back what it wrote, and the thresholds are a pure function of it
+//! ([`super::threshold::judge`]), so a merge of several runs can add their histograms
+//! ([`super::record::decode`]), rebuild the stats with [`stats`] and judge again.
 
 use std::collections::{BTreeMap, HashMap};
 
-use goose::metrics::{GooseMetrics, GooseRequestMetricTimingData, TimeBuckets};
-use goose::test_plan::{TestPlanHistory, TestPlanStepAction};
+use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use super::arrival::Stage;
+use super::record::{self, Recorded, RequestRecord};
 pub use crate::verdict::Verdict;
+
+/// Version of the JSON report's format; a change that breaks a reader bumps it.
+pub const FORMAT_VERSION: u32 = 1;
 
 /// Everything a run measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadResults {
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The program that wrote the results.
+    pub tool: Tool,
+    /// Wall clock (RFC 3339, UTC) of the measured window's start; `None` when nothing was
+    /// measured (the probe failed).
+    #[serde(default)]
+    pub started_at: Option<String>,
     pub scenario: String,
     pub spec: String,
     /// Base URL the load went to.
     pub target: String,
+    /// What the run was asked to do.
+    pub plan: PlanSummary,
     /// Most users running at once.
     pub users: usize,
-    /// Seconds the measured window lasted (after ramp-up unless iterations were counted).
+    /// Seconds the measured window lasted (after ramp-up unless iterations were counted; in
+    /// the open model, the measured part of the arrival schedule).
     pub duration_s: f64,
-    /// Coordinated omission mitigation used for the latencies: disabled, average, minimum, maximum.
-    pub co_mitigation: String,
+    /// What `latency_ms` and `histogram` measure from: `send` (closed model: the request's
+    /// send) or `intended_start` (open model: its arrival's intended start time).
+    pub latency_from: LatencyFrom,
     /// `SIGINT` or `SIGTERM` when the run was cut short; what was measured until then is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<String>,
     /// Why the run could not judge the target (it did not answer the probe); nothing was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Timeout of one request, in milliseconds.
-    #[serde(default)]
-    pub timeout_ms: u64,
     /// Requests still waiting for their response when the run ended, abandoned (not counted as
     /// successes or failures).
     #[serde(default)]
     pub cancelled: u64,
+    /// Open model: arrivals of the measured window that no user of the pool was free to start
+    /// (never sent; they fail the run unless it allows them).
+    #[serde(default)]
+    pub dropped: u64,
     /// Successful responses per second of the headline request (`login`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headline: Option<Headline>,
@@ -48,6 +71,73 @@ pub struct LoadResults {
     pub errors: Vec<ErrorCount>,
     pub thresholds: Vec<ThresholdOutcome>,
     pub verdict: Verdict,
+    /// One entry per wall-clock second of the run, ramp-up included.
+    #[serde(default)]
+    pub series: Vec<SeriesPoint>,
+    /// The server's own count of successful logins beside ours (`load::server_count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_count: Option<super::server_count::ServerCount>,
+}
+
+/// The program that wrote a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Tool {
+    /// This program.
+    pub fn this() -> Tool {
+        Tool {
+            name: env!("CARGO_PKG_NAME").to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+/// The closed or the open model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Model {
+    /// A fixed number of users, each starting its next iteration when the last one ended.
+    #[default]
+    Closed,
+    /// Iterations start at the times of an arrival schedule, served by a pool of users.
+    Open,
+}
+
+/// What a latency is measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyFrom {
+    #[default]
+    Send,
+    IntendedStart,
+}
+
+/// The plan of a run, as the results record it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PlanSummary {
+    /// Users (open model: the pool serving the arrivals).
+    pub users: usize,
+    /// Users started per second.
+    pub hatch_rate: f64,
+    /// Seconds to start every user.
+    pub ramp_up_s: u64,
+    /// Whole seconds of the measured window (with iterations: the most the run may take).
+    pub run_time_s: Option<u64>,
+    /// Iterations per user.
+    pub iterations: Option<usize>,
+    /// Timeout of one request, in milliseconds.
+    pub timeout_ms: u64,
+    pub model: Model,
+    /// Open model: the arrival rate's stages (a constant rate is one stage with equal ends).
+    pub rate: Option<Vec<Stage>>,
+    /// Open model: seconds of the schedule before the measured window.
+    pub warmup_s: f64,
+    /// Open model: whether dropped arrivals are allowed (else they fail the run).
+    pub allow_dropped: bool,
 }
 
 /// The run's one number: successful headline requests per second.
@@ -74,8 +164,21 @@ pub struct OperationStats {
     pub rps: f64,
     /// Failures as a percentage of requests (0 without requests).
     pub error_rate_pct: f64,
-    /// Response times to the response headers, in milliseconds; `None` without requests.
+    /// The judged latency in milliseconds (thresholds read it): to the last byte of the
+    /// response body, from the send (closed model) or from the intended start (open model, see
+    /// [`LoadResults::latency_from`]); `None` without requests.
     pub latency_ms: Option<Latency>,
+    /// From the send to the response headers.
+    pub headers_ms: Option<Latency>,
+    /// Open model only: from the send to the last byte (the service time); `None` in the
+    /// closed model, where it is `latency_ms`.
+    pub service_ms: Option<Latency>,
+    /// The histogram of `latency_ms` in microseconds: HdrHistogram V2 (uncompressed), base64.
+    pub histogram: String,
+    /// The histogram of `headers_ms`, encoded the same way.
+    pub headers_histogram: String,
+    /// The histogram of `service_ms` (open model), encoded the same way.
+    pub service_histogram: Option<String>,
     /// How many responses had each status (`0` counts requests that got no response).
     pub status_codes: BTreeMap<u16, u64>,
 }
@@ -98,6 +201,30 @@ pub struct ErrorCount {
     pub request: String,
     pub error: String,
     pub count: u64,
+}
+
+/// One wall-clock second of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    /// Unix time of the second's start.
+    pub t: u64,
+    /// Responses recorded in the second (every request name).
+    pub requests: u64,
+    pub errors: u64,
+    /// Successful responses of the headline request.
+    pub successes: u64,
+    /// Users running.
+    pub users: u64,
+    /// Open model: arrivals dropped in the second.
+    pub dropped: u64,
+    /// Whether the second lies in the measured window.
+    pub measured: bool,
+    /// Judged latency of the second's responses (`None` without any).
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// The second's judged latencies of every request: HdrHistogram V2, base64.
+    pub histogram: String,
 }
 
 /// How one threshold fared.
@@ -123,9 +250,11 @@ pub enum Gate {
     Default,
     /// The rule no option removes: a run where not one request succeeded fails.
     Always,
+    /// Open model: dropped arrivals fail the run unless `--allow-dropped`.
+    Dropped,
 }
 
-/// What the results need besides goose's metrics.
+/// What the results need besides the recording.
 #[derive(Debug, Clone, Default)]
 pub struct RunInfo {
     pub scenario: String,
@@ -134,66 +263,68 @@ pub struct RunInfo {
     /// `(name, METHOD)` of every request, in scenario order.
     pub requests: Vec<(String, String)>,
     pub headline: Option<String>,
-    pub co_mitigation: String,
-    /// Whether goose reset its metrics when all users were launched (run-time mode).
-    pub metrics_reset: bool,
+    pub plan: PlanSummary,
     pub skipped: HashMap<String, u64>,
     pub interrupted: Option<String>,
     /// Why nothing was sent (the probe failed).
     pub error: Option<String>,
-    pub timeout_ms: u64,
     /// Requests abandoned in flight when the run ended.
     pub cancelled: u64,
+    /// Open model: arrivals dropped in the measured window.
+    pub dropped: u64,
+    pub started_at: Option<String>,
+    pub series: Vec<SeriesPoint>,
 }
 
-/// One request name's raw measurements, as goose keeps them.
-#[derive(Debug, Clone, Default)]
-pub struct Sample {
-    pub successes: u64,
-    pub failures: u64,
-    pub timing: GooseRequestMetricTimingData,
-    pub status_codes: BTreeMap<u16, u64>,
-}
+/// One request name's raw measurements.
+pub type Sample = RequestRecord;
 
-/// Builds the results from goose's metrics (thresholds are evaluated later by the caller).
-pub fn collect(metrics: &GooseMetrics, info: &RunInfo) -> LoadResults {
-    let mitigated = info.co_mitigation != "disabled";
+/// Builds the results from a run's recording (thresholds are evaluated later by the caller).
+pub fn collect(recorded: Recorded, info: &RunInfo, users: usize) -> LoadResults {
     let samples: Vec<(String, String, Sample)> = info
         .requests
         .iter()
-        .map(|(name, method)| {
-            let sample = metrics
-                .requests
-                .get(&format!("{method} {name}"))
-                .map(|agg| Sample {
-                    successes: agg.success_count as u64,
-                    failures: agg.fail_count as u64,
-                    timing: match (&agg.coordinated_omission_data, mitigated) {
-                        (Some(co), true) => co.clone(),
-                        _ => agg.raw_data.clone(),
-                    },
-                    status_codes: agg
-                        .status_code_counts
-                        .iter()
-                        .map(|(k, v)| (*k, *v as u64))
-                        .collect(),
-                })
-                .unwrap_or_default();
-            (name.clone(), method.clone(), sample)
-        })
+        .zip(recorded.requests)
+        .map(|((name, method), r)| (name.clone(), method.clone(), r))
         .collect();
-    let duration_s =
-        measured_seconds(&metrics.history, info.metrics_reset).unwrap_or(metrics.duration as f64);
-    let errors = metrics
+    let errors = recorded
         .errors
-        .values()
-        .map(|e| ErrorCount {
-            request: e.name.clone(),
-            error: e.error.clone(),
-            count: e.occurrences as u64,
+        .into_iter()
+        .map(|(i, error, count)| ErrorCount {
+            request: info
+                .requests
+                .get(i)
+                .map_or_else(String::new, |(n, _)| n.clone()),
+            error,
+            count,
         })
         .collect();
-    build(info, samples, duration_s, metrics.maximum_users, errors)
+    let info = RunInfo {
+        started_at: recorded
+            .started_at
+            .map(|t| humantime::format_rfc3339_millis(t).to_string()),
+        dropped: recorded.dropped,
+        series: recorded.series.iter().map(series_point).collect(),
+        ..info.clone()
+    };
+    build(&info, samples, recorded.window_s, users, errors)
+}
+
+fn series_point(s: &record::Second) -> SeriesPoint {
+    let q = |q: f64| (!s.histogram.is_empty()).then(|| ms(s.histogram.value_at_quantile(q)));
+    SeriesPoint {
+        t: s.t,
+        requests: s.requests,
+        errors: s.errors,
+        successes: s.headline_successes,
+        users: s.users,
+        dropped: s.dropped,
+        measured: s.measured,
+        p50_ms: q(0.50),
+        p95_ms: q(0.95),
+        p99_ms: q(0.99),
+        histogram: record::encode(&s.histogram),
+    }
 }
 
 /// The pure part of [`collect`]: from per-request samples to results.
@@ -204,20 +335,14 @@ pub fn build(
     users: usize,
     errors: Vec<ErrorCount>,
 ) -> LoadResults {
-    let mut all = Sample::default();
-    let mut buckets: BTreeMap<u64, usize> = BTreeMap::new();
+    let open = info.plan.model == Model::Open;
+    let mut all = Sample::empty(open);
     let mut operations = Vec::new();
     for (name, method, s) in &samples {
-        all.successes += s.successes;
-        all.failures += s.failures;
-        for (code, n) in &s.status_codes {
-            *all.status_codes.entry(*code).or_default() += n;
-        }
-        merge_timing(&mut all.timing, &mut buckets, &s.timing);
+        all.add(s);
         let skipped = info.skipped.get(name).copied().unwrap_or(0);
         operations.push(stats(name, method, s, skipped, duration_s));
     }
-    all.timing.times_us = buckets.into_iter().collect::<TimeBuckets>();
     let skipped_all = info.skipped.values().sum();
     let total = stats("all", "", &all, skipped_all, duration_s);
     let headline = info.headline.as_ref().map(|request| {
@@ -232,16 +357,24 @@ pub fn build(
         }
     });
     LoadResults {
+        format_version: FORMAT_VERSION,
+        tool: Tool::this(),
+        started_at: info.started_at.clone(),
         scenario: info.scenario.clone(),
         spec: info.spec.clone(),
         target: info.target.clone(),
+        plan: info.plan.clone(),
         users,
         duration_s: round3(duration_s),
-        co_mitigation: info.co_mitigation.clone(),
+        latency_from: if open {
+            LatencyFrom::IntendedStart
+        } else {
+            LatencyFrom::Send
+        },
         interrupted: info.interrupted.clone(),
         error: info.error.clone(),
-        timeout_ms: info.timeout_ms,
         cancelled: info.cancelled,
+        dropped: info.dropped,
         headline,
         total,
         operations,
@@ -252,43 +385,33 @@ pub fn build(
         } else {
             Verdict::Pass
         },
+        series: info.series.clone(),
+        server_count: None,
     }
 }
 
-fn merge_timing(
-    into: &mut GooseRequestMetricTimingData,
-    buckets: &mut BTreeMap<u64, usize>,
-    from: &GooseRequestMetricTimingData,
-) {
-    if from.counter == 0 {
-        return;
-    }
-    for (b, n) in from.times_us.iter() {
-        *buckets.entry(*b).or_default() += n;
-    }
-    if into.counter == 0 || from.minimum_time_us < into.minimum_time_us {
-        into.minimum_time_us = from.minimum_time_us;
-    }
-    into.maximum_time_us = into.maximum_time_us.max(from.maximum_time_us);
-    into.total_time_us += from.total_time_us;
-    into.counter += from.counter;
+/// The latency summary of a histogram of microseconds (`None` when it is empty).
+pub fn summarize(h: &Histogram<u64>) -> Option<Latency> {
+    (!h.is_empty()).then(|| Latency {
+        min: ms(h.min()),
+        avg: round3(h.mean() / 1000.0),
+        p50: ms(h.value_at_quantile(0.50)),
+        p90: ms(h.value_at_quantile(0.90)),
+        p95: ms(h.value_at_quantile(0.95)),
+        p99: ms(h.value_at_quantile(0.99)),
+        max: ms(h.max()),
+    })
 }
 
-fn stats(name: &str, method: &str, s: &Sample, skipped: u64, duration_s: f64) -> OperationStats {
+/// The stats of one request name (or `all`) from its recording, over `duration_s` seconds.
+pub fn stats(
+    name: &str,
+    method: &str,
+    s: &Sample,
+    skipped: u64,
+    duration_s: f64,
+) -> OperationStats {
     let requests = s.successes + s.failures;
-    let latency_ms = (s.timing.counter > 0).then(|| {
-        let t = &s.timing;
-        let ms = |us: u64| round3(us as f64 / 1000.0);
-        Latency {
-            min: ms(t.minimum_time_us),
-            avg: round3(t.total_time_us as f64 / t.counter as f64 / 1000.0),
-            p50: ms(t.percentile_us(0.50)),
-            p90: ms(t.percentile_us(0.90)),
-            p95: ms(t.percentile_us(0.95)),
-            p99: ms(t.percentile_us(0.99)),
-            max: ms(t.maximum_time_us),
-        }
-    });
     OperationStats {
         name: name.to_owned(),
         method: method.to_owned(),
@@ -302,9 +425,18 @@ fn stats(name: &str, method: &str, s: &Sample, skipped: u64, duration_s: f64) ->
         } else {
             round3(s.failures as f64 * 100.0 / requests as f64)
         },
-        latency_ms,
+        latency_ms: summarize(&s.latency),
+        headers_ms: summarize(&s.headers),
+        service_ms: s.service.as_ref().and_then(summarize),
+        histogram: record::encode(&s.latency),
+        headers_histogram: record::encode(&s.headers),
+        service_histogram: s.service.as_ref().map(record::encode),
         status_codes: s.status_codes.clone(),
     }
+}
+
+fn ms(us: u64) -> f64 {
+    round3(us as f64 / 1000.0)
 }
 
 fn per_second(n: u64, seconds: f64) -> f64 {
@@ -317,22 +449,6 @@ fn per_second(n: u64, seconds: f64) -> f64 {
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
-}
-
-/// Seconds of the window goose counted requests in: from the start of the steady phase when
-/// metrics were reset after ramp-up, else from the first step, to the end of the run.
-pub fn measured_seconds(history: &[TestPlanHistory], metrics_reset: bool) -> Option<f64> {
-    let start = if metrics_reset {
-        history
-            .iter()
-            .find(|h| matches!(h.action, TestPlanStepAction::Maintaining))
-            .or_else(|| history.first())?
-    } else {
-        history.first()?
-    };
-    let end = history.last()?;
-    let micros = (end.timestamp - start.timestamp).num_microseconds()?;
-    (micros > 0).then(|| micros as f64 / 1e6)
 }
 
 impl LoadResults {
@@ -349,42 +465,17 @@ impl LoadResults {
 mod tests {
     use super::*;
 
-    fn timing(times_us: &[u64]) -> GooseRequestMetricTimingData {
-        let mut buckets: BTreeMap<u64, usize> = BTreeMap::new();
-        for t in times_us {
-            *buckets.entry(*t).or_default() += 1;
-        }
-        GooseRequestMetricTimingData {
-            times_us: buckets.into_iter().collect(),
-            minimum_time_us: *times_us.iter().min().unwrap_or(&0),
-            maximum_time_us: *times_us.iter().max().unwrap_or(&0),
-            total_time_us: times_us.iter().sum(),
-            counter: times_us.len(),
-        }
-    }
-
     #[test]
     fn builds_per_operation_and_total_stats() {
         let info = RunInfo {
             scenario: "s".into(),
             spec: "drf-sessions".into(),
             headline: Some("login".into()),
-            co_mitigation: "disabled".into(),
             skipped: HashMap::from([("list".to_string(), 2)]),
             ..RunInfo::default()
         };
-        let login = Sample {
-            successes: 9,
-            failures: 1,
-            timing: timing(&[10_000; 10]),
-            status_codes: BTreeMap::from([(201, 9), (500, 1)]),
-        };
-        let list = Sample {
-            successes: 10,
-            failures: 0,
-            timing: timing(&[2_000; 10]),
-            status_codes: BTreeMap::from([(200, 10)]),
-        };
+        let login = Sample::of(9, 1, &[10_000; 10], &[(201, 9), (500, 1)]);
+        let list = Sample::of(10, 0, &[2_000; 10], &[(200, 10)]);
         let r = build(
             &info,
             vec![
@@ -400,23 +491,29 @@ mod tests {
         assert_eq!((login.requests, login.failures), (10, 1));
         assert_eq!(login.rps, 5.0);
         assert_eq!(login.error_rate_pct, 10.0);
-        assert_eq!(login.latency_ms.unwrap().max, 10.0);
-        let h = r.headline.unwrap();
+        assert_eq!(login.latency_ms.unwrap().max, 10.007);
+        let h = r.headline.clone().unwrap();
         assert_eq!((h.successes, h.per_second), (9, 4.5));
         assert_eq!(r.total.requests, 20);
         assert_eq!(r.total.skipped, 2);
         assert_eq!(r.total.status_codes.get(&201), Some(&9));
         let total = r.total.latency_ms.unwrap();
-        assert_eq!((total.min, total.max), (2.0, 10.0));
+        assert_eq!((total.min, total.max), (2.0, 10.007));
         assert!(total.p50 <= total.p95 && total.p95 <= total.max);
         assert_eq!(r.verdict, Verdict::Pass);
+        // The histograms carried by the results give back the same stats.
+        let back = record::decode(&r.total.histogram).unwrap();
+        assert_eq!(back.len(), 20);
+        assert_eq!(summarize(&back), r.total.latency_ms);
+        assert_eq!(r.latency_from, LatencyFrom::Send);
+        assert_eq!(r.total.service_ms, None);
     }
 
     #[test]
     fn no_requests_no_latency() {
         let r = build(
             &RunInfo::default(),
-            vec![("x".into(), "GET".into(), Sample::default())],
+            vec![("x".into(), "GET".into(), Sample::empty(false))],
             0.0,
             0,
             vec![],

@@ -10,10 +10,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::arrival::Arrivals;
 use super::compile::{compile, CompileError};
-use super::plan::{CoMitigation, LoadPlan};
-use super::results::{self, LoadResults, RunInfo};
+use super::plan::LoadPlan;
+use super::results::{self, LoadResults, Model, PlanSummary, RunInfo};
 use super::runner::{self, Counters, RunSettings};
+use super::server_count::{ServerCount, ServerCounter};
 use super::threshold::judge;
 use crate::check::client::{probe, HttpClient};
 use crate::redact::mask_userinfo;
@@ -107,7 +109,15 @@ pub async fn run(
             (Some(server), url)
         }
     };
-    let outcome = attack(plan, &vars, host, stop, observer).await;
+    let counter = match (&server, &plan.server_metrics) {
+        (Some(s), _) => Some(ServerCounter::Embedded(s.metrics())),
+        (None, Some((url, metric))) => Some(ServerCounter::Scrape {
+            url: url.clone(),
+            metric: metric.clone(),
+        }),
+        (None, None) => None,
+    };
+    let outcome = attack(plan, &vars, host, stop, observer, counter.as_ref()).await;
     if let Some(s) = server {
         s.shutdown().await;
     }
@@ -120,6 +130,7 @@ async fn attack(
     host: String,
     stop: &Stop,
     observer: &dyn Observer,
+    counter: Option<&ServerCounter>,
 ) -> Result<LoadOutcome, LoadError> {
     let loaded = &plan.scenario;
     let prefix = reqwest::Url::parse(&host)
@@ -136,6 +147,13 @@ async fn attack(
                 ..run_info(plan, &compiled.requests, &host)
             };
             let mut results = results::build(&info, Vec::new(), 0.0, 0, Vec::new());
+            results.operations = compiled
+                .requests
+                .iter()
+                .map(|(name, method)| {
+                    results::stats(name, method, &results::Sample::empty(false), 0, 0.0)
+                })
+                .collect();
             judge(&mut results, &plan.thresholds, plan.default_gate);
             return Ok(LoadOutcome {
                 results,
@@ -155,15 +173,30 @@ async fn attack(
         hatch_rate: plan.hatch_rate,
         run_time: plan.bounds.run_time,
         iterations: plan.bounds.iterations,
-        co_mitigation: goose_co(plan.co_mitigation),
         html_report: goose_html.as_ref().map(|t| t.display().to_string()),
         timeout: plan.timeout,
         tls: (plan.tls != ClientTls::default()).then(|| Arc::new(plan.tls.clone())),
         deadline: plan.deadline(),
+        open: plan
+            .open
+            .as_ref()
+            .map(|o| (Arc::new(Arrivals::new(o.schedule())), o.warmup)),
     };
 
     super::logger::install();
-    let counters = Arc::new(Counters::new(compiled.requests.len()));
+    let headline = loaded
+        .headline()
+        .and_then(|h| compiled.requests.iter().position(|(n, _)| *n == h));
+    let counters = Arc::new(Counters::new(
+        compiled.requests.len(),
+        plan.users,
+        headline,
+        plan.open.is_some(),
+    ));
+    let before = match counter {
+        Some(c) => Some(c.read(plan.timeout, &plan.tls).await),
+        None => None,
+    };
     observer.started(plan, &host, &counters);
     let killswitch = tokio::spawn(stop_goose_on(stop.clone()));
     let execute = runner::execute(&compiled, &settings, &counters);
@@ -179,6 +212,7 @@ async fn attack(
         None => execute.await,
     };
     killswitch.abort();
+    let ended = std::time::Instant::now();
     observer.finished();
     let metrics = match metrics {
         Ok(m) => m,
@@ -191,7 +225,6 @@ async fn attack(
     };
 
     let info = RunInfo {
-        metrics_reset: plan.bounds.iterations.is_none(),
         skipped: compiled
             .requests
             .iter()
@@ -202,7 +235,28 @@ async fn attack(
         cancelled: counters.cancelled.load(Ordering::Relaxed),
         ..run_info(plan, &compiled.requests, &host)
     };
-    let mut results = results::collect(&metrics, &info);
+    let _ = metrics;
+    let mut end = ended;
+    if let (Some(open), Some(start)) = (&plan.open, counters.recorder.window_start()) {
+        // The open model's window is the measured part of the schedule.
+        let measured = open.schedule().total().saturating_sub(open.warmup);
+        end = end.min(start + measured);
+    }
+    let recorded = counters.recorder.finish(end);
+    let users = usize::try_from(counters.users.load(Ordering::Relaxed)).unwrap_or(usize::MAX);
+    let mut results = results::collect(recorded, &info, users);
+    if let (Some(counter), Some(before)) = (counter, before) {
+        let after = counter.read(plan.timeout, &plan.tls).await;
+        let ours = results.series.iter().map(|p| p.successes).sum();
+        let counted = before.and_then(|b| after.map(|a| (b, a)));
+        results.server_count = Some(ServerCount::compare(
+            counter.source(),
+            counter.metric(),
+            counted,
+            ours,
+            results.cancelled,
+        ));
+    }
     judge(&mut results, &plan.thresholds, plan.default_gate);
     Ok(LoadOutcome {
         results,
@@ -219,9 +273,28 @@ fn run_info(plan: &LoadPlan, requests: &[(String, String)], host: &str) -> RunIn
         target: mask_userinfo(host),
         requests: requests.to_vec(),
         headline: loaded.headline(),
-        co_mitigation: plan.co_mitigation.as_str().to_owned(),
-        timeout_ms: millis(plan.timeout),
+        plan: plan_summary(plan),
         ..RunInfo::default()
+    }
+}
+
+/// The plan as the results record it.
+pub fn plan_summary(plan: &LoadPlan) -> PlanSummary {
+    PlanSummary {
+        users: plan.users,
+        hatch_rate: plan.hatch_rate,
+        ramp_up_s: plan.ramp_up_secs(),
+        run_time_s: plan.bounds.run_time,
+        iterations: plan.bounds.iterations,
+        timeout_ms: millis(plan.timeout),
+        model: if plan.open.is_some() {
+            Model::Open
+        } else {
+            Model::Closed
+        },
+        rate: plan.open.as_ref().map(|o| o.stages.clone()),
+        warmup_s: plan.open.as_ref().map_or(0.0, |o| o.warmup.as_secs_f64()),
+        allow_dropped: plan.open.as_ref().is_some_and(|o| o.allow_dropped),
     }
 }
 
@@ -247,15 +320,5 @@ async fn stop_goose_on(stop: Stop) {
     loop {
         goose::trigger_killswitch(&format!("interrupted by {}", reason.signal_name()));
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn goose_co(co: CoMitigation) -> goose::metrics::GooseCoordinatedOmissionMitigation {
-    use goose::metrics::GooseCoordinatedOmissionMitigation as G;
-    match co {
-        CoMitigation::Disabled => G::Disabled,
-        CoMitigation::Average => G::Average,
-        CoMitigation::Minimum => G::Minimum,
-        CoMitigation::Maximum => G::Maximum,
     }
 }

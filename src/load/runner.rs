@@ -6,19 +6,21 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use goose::client::GooseClientBuilder;
 use goose::config::GooseConfiguration;
 use goose::goose::{
     GooseRequest, GooseUser, Scenario, Transaction, TransactionError, TransactionResult,
 };
-use goose::metrics::{GooseCoordinatedOmissionMitigation, GooseMetrics};
+use goose::metrics::GooseMetrics;
 use goose::prelude::{GooseDefault, GooseDefaultType};
 use goose::{GooseAttack, GooseError};
 use reqwest::header::HeaderValue;
 
+use super::arrival::Arrivals;
 use super::compile::{BodyTpl, FlowPlan, HeaderTpl, Plan, StepPlan};
+use super::record::{Recorder, Timing};
 use crate::http::ResponseData;
 use crate::tls::ClientTls;
 
@@ -34,9 +36,12 @@ pub struct RunSettings {
     pub run_time: Option<u64>,
     /// Flow iterations per user.
     pub iterations: Option<usize>,
-    pub co_mitigation: GooseCoordinatedOmissionMitigation,
-    /// Where goose writes its own HTML report, if anywhere.
+    /// Where goose writes its own HTML report, if anywhere: goose then keeps its own metrics
+    /// too (its report needs them); otherwise they are off and only ours are kept.
     pub html_report: Option<String>,
+    /// The open model: the shared arrivals, and how long after the schedule's start the
+    /// measured window begins (warm-up).
+    pub open: Option<(Arc<Arrivals>, Duration)>,
     /// Timeout of one request (connect, headers and body).
     pub timeout: Duration,
     /// TLS settings other than the default: each user then builds its own client with them
@@ -61,12 +66,17 @@ pub struct Counters {
     pub skipped: Vec<AtomicU64>,
     /// Per request name: successful responses.
     pub successes: Vec<AtomicU64>,
+    /// Our recording of every response (histograms, statuses, errors, the series).
+    pub recorder: Recorder,
 }
 
 impl Counters {
-    pub fn new(requests: usize) -> Self {
+    /// Counters of `requests` request names for `users` users; `headline` is the headline
+    /// request's index, `open` whether the run is open-model.
+    pub fn new(requests: usize, users: usize, headline: Option<usize>, open: bool) -> Self {
         let zeros = || (0..requests).map(|_| AtomicU64::new(0)).collect();
         Counters {
+            recorder: Recorder::new(requests, users, headline, open),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             users: AtomicU64::new(0),
@@ -108,10 +118,30 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// A user's captured values, by slot.
+/// A user's captured values, by slot, and where it records.
 #[derive(Debug, Clone)]
 struct UserState {
     slots: Vec<Option<String>>,
+    /// Its shard of the recorder.
+    shard: usize,
+    /// Open model: the intended start of the iteration the user runs, until its first request
+    /// has been recorded.
+    intended: Option<Instant>,
+    /// Open model: whether the user holds an arrival (runs an iteration).
+    holds_arrival: bool,
+}
+
+/// What every transaction shares.
+#[derive(Clone)]
+struct Shared {
+    counters: Arc<Counters>,
+    deadline: Option<Instant>,
+    slots: usize,
+    users: usize,
+    /// Whether the measured window starts when the last user has started (run-time mode).
+    window_on_launch: bool,
+    goose_metrics: bool,
+    open: Option<(Arc<Arrivals>, Duration)>,
 }
 
 /// How long a user pauses on a step it cannot send (a value it needs was not captured).
@@ -120,21 +150,34 @@ const SKIP_PAUSE: Duration = Duration::from_millis(10);
 /// Largest response body read for captures; bodies beyond it are drained, not kept.
 const MAX_CAPTURE_BODY: usize = 1024 * 1024;
 
-/// Builds the attack and runs it to its end (time, iterations, or the killswitch).
+/// Builds the attack and runs it to its end (time, iterations, the end of the arrival schedule,
+/// or the killswitch).
 pub async fn execute(
     plan: &Plan,
     settings: &RunSettings,
     counters: &Arc<Counters>,
 ) -> Result<GooseMetrics, GooseError> {
     let mut config = GooseConfiguration::default();
+    let goose_metrics = settings.html_report.is_some();
     if let Some(html) = &settings.html_report {
         config.report_file = vec![html.clone()];
     }
     let mut attack = GooseAttack::initialize_with_config(config)?;
-    let slots = plan.slots.len();
-    let deadline = settings.deadline.map(|d| Instant::now() + d);
+    let shared = Shared {
+        counters: Arc::clone(counters),
+        deadline: settings.deadline.map(|d| Instant::now() + d),
+        slots: plan.slots.len(),
+        users: settings.users,
+        window_on_launch: settings.iterations.is_none() && settings.open.is_none(),
+        goose_metrics,
+        open: settings.open.clone(),
+    };
+    if settings.iterations.is_some() {
+        // Nothing is reset with iterations: the whole run counts.
+        counters.recorder.start_window();
+    }
     for flow in &plan.flows {
-        let mut scenario = goose_scenario(flow, slots, counters, deadline)?;
+        let mut scenario = goose_scenario(flow, &shared)?;
         if let Some(tls) = &settings.tls {
             scenario = scenario.register_transaction(tls_client(tls, settings.timeout));
         }
@@ -156,15 +199,21 @@ pub async fn execute(
         .set_default(GooseDefault::IncreaseRate, rate.as_str())?
         .set_default(GooseDefault::NoTelnet, true)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
-        .set_default(GooseDefault::Quiet, 1)?
-        .set_default(
-            GooseDefault::CoordinatedOmissionMitigation,
-            settings.co_mitigation.clone(),
-        )?;
-    match (settings.iterations, settings.run_time) {
-        (Some(n), _) => attack = *attack.set_default(GooseDefault::Iterations, n)?,
-        (None, Some(secs)) => attack = *attack.set_default(GooseDefault::RunTime, secs as usize)?,
-        (None, None) => {
+        .set_default(GooseDefault::Quiet, 1)?;
+    if !goose_metrics {
+        // Our recording replaces goose's: no metric record per request through its channel.
+        attack = *attack.set_default(GooseDefault::NoMetrics, true)?;
+    }
+    match (settings.iterations, settings.run_time, &settings.open) {
+        (Some(n), _, _) => attack = *attack.set_default(GooseDefault::Iterations, n)?,
+        // The schedule ends the run (below); goose's own timer is a little later.
+        (None, Some(secs), Some(_)) => {
+            attack = *attack.set_default(GooseDefault::RunTime, secs as usize + 2)?;
+        }
+        (None, Some(secs), None) => {
+            attack = *attack.set_default(GooseDefault::RunTime, secs as usize)?;
+        }
+        (None, None, _) => {
             return Err(GooseError::InvalidOption {
                 option: "run_time".into(),
                 value: String::new(),
@@ -172,18 +221,43 @@ pub async fn execute(
             })
         }
     }
-    let watchdog = match (settings.iterations, settings.run_time) {
-        (Some(_), Some(secs)) => Some(tokio::spawn(async move {
+    let mut tasks = Vec::new();
+    if let (Some(_), Some(secs)) = (settings.iterations, settings.run_time) {
+        tasks.push(tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(secs)).await;
             goose::trigger_killswitch("--run-time elapsed before the iterations ended");
-        })),
-        _ => None,
-    };
+        }));
+    }
+    if let Some((arrivals, warmup)) = &settings.open {
+        tasks.push(tokio::spawn(end_with_schedule(
+            Arc::clone(arrivals),
+            *warmup,
+            Arc::clone(counters),
+        )));
+    }
+    tasks.push(tokio::spawn(collect_every_second(Arc::clone(counters))));
     let result = attack.execute().await;
-    if let Some(w) = watchdog {
-        w.abort();
+    for t in tasks {
+        t.abort();
     }
     result
+}
+
+/// Open model: starts the measured window `warmup` after the schedule starts, and ends the
+/// attack once every arrival has been taken (or dropped) and every iteration is over.
+async fn end_with_schedule(arrivals: Arc<Arrivals>, warmup: Duration, counters: Arc<Counters>) {
+    let start = loop {
+        if let Some(s) = arrivals.started_at() {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    tokio::time::sleep_until((start + warmup).into()).await;
+    counters.recorder.start_window();
+    while !arrivals.done() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    goose::trigger_killswitch("the arrival schedule is over");
 }
 
 /// The first on-start transaction of every user when the TLS settings are not the default: a
@@ -215,26 +289,21 @@ fn format_rate(rate: f64) -> String {
     }
 }
 
-fn goose_scenario(
-    flow: &FlowPlan,
-    slots: usize,
-    counters: &Arc<Counters>,
-    deadline: Option<Instant>,
-) -> Result<Scenario, GooseError> {
+fn goose_scenario(flow: &FlowPlan, shared: &Shared) -> Result<Scenario, GooseError> {
     let mut scenario = Scenario::new(&flow.name).set_weight(flow.weight)?;
     // Sequence 1 is the TLS client's, when there is one ([`tls_client`]).
     let mut sequence = 2;
     for step in &flow.on_start {
         scenario = scenario.register_transaction(
-            transaction(step, slots, counters, deadline)
+            transaction(step, shared, false)
                 .set_on_start()
                 .set_sequence(sequence),
         );
         sequence += 1;
     }
-    for step in &flow.steps {
+    for (i, step) in flow.steps.iter().enumerate() {
         scenario = scenario.register_transaction(
-            transaction(step, slots, counters, deadline)
+            transaction(step, shared, i == 0)
                 .set_sequence(sequence)
                 .set_weight(step.repeat)?,
         );
@@ -242,7 +311,7 @@ fn goose_scenario(
     }
     for step in &flow.on_stop {
         scenario = scenario.register_transaction(
-            transaction(step, slots, counters, deadline)
+            transaction(step, shared, false)
                 .set_on_stop()
                 .set_sequence(sequence),
         );
@@ -251,47 +320,81 @@ fn goose_scenario(
     Ok(scenario)
 }
 
-fn transaction(
-    step: &StepPlan,
-    slots: usize,
-    counters: &Arc<Counters>,
-    deadline: Option<Instant>,
-) -> Transaction {
+/// `first`: the step starts an iteration (in the open model it waits for an arrival first).
+fn transaction(step: &StepPlan, shared: &Shared, first: bool) -> Transaction {
     let step = Arc::new(step.clone());
-    let counters = Arc::clone(counters);
+    let shared = Arc::new(shared.clone());
     let name = step.name.clone();
     Transaction::new(Arc::new(move |user| {
         let step = Arc::clone(&step);
-        let counters = Arc::clone(&counters);
-        Box::pin(async move { run_step(user, &step, slots, &counters, deadline).await })
+        let shared = Arc::clone(&shared);
+        Box::pin(async move { run_step(user, &step, &shared, first).await })
     }))
     .set_name(&name)
+}
+
+/// The user's state, created (and the user counted) on its first step.
+fn user_state<'u>(
+    user: &'u mut GooseUser,
+    shared: &Shared,
+) -> Result<&'u mut UserState, Box<TransactionError>> {
+    if user.get_session_data::<UserState>().is_none() {
+        let counters = &shared.counters;
+        let started = counters.users.fetch_add(1, Ordering::Relaxed) + 1;
+        user.set_session_data(UserState {
+            slots: vec![None; shared.slots],
+            shard: counters.recorder.shard_of_new_user(),
+            intended: None,
+            holds_arrival: false,
+        });
+        if started == shared.users as u64 {
+            // Every user is running: the steady state (and the arrival schedule) starts now.
+            if shared.window_on_launch {
+                counters.recorder.start_window();
+            }
+            if let Some((arrivals, _)) = &shared.open {
+                arrivals.start(Instant::now());
+            }
+        }
+    }
+    user.get_session_data_mut::<UserState>()
+        .ok_or_else(|| custom("the user's session data is missing"))
 }
 
 /// Sends one step for one user and records what happened.
 async fn run_step(
     user: &mut GooseUser,
     step: &StepPlan,
-    slots: usize,
-    counters: &Counters,
-    deadline: Option<Instant>,
+    shared: &Shared,
+    first: bool,
 ) -> TransactionResult {
-    let state = match user.get_session_data_mut::<UserState>() {
-        Some(state) => state,
-        None => {
-            counters.users.fetch_add(1, Ordering::Relaxed);
-            user.set_session_data(UserState {
-                slots: vec![None; slots],
-            });
-            user.get_session_data_mut::<UserState>()
-                .ok_or_else(|| custom("the user's session data is missing"))?
+    let counters = &*shared.counters;
+    let deadline = shared.deadline;
+    let state = user_state(user, shared)?;
+    if let (true, Some((arrivals, _))) = (first, &shared.open) {
+        // A new iteration: give back the arrival of the last one, wait for the next.
+        if std::mem::take(&mut state.holds_arrival) {
+            arrivals.release();
         }
-    };
+        state.intended = None;
+        match arrivals.take(&counters.recorder, deadline).await {
+            Some(at) => {
+                let state = user_state(user, shared)?;
+                state.intended = Some(at);
+                state.holds_arrival = true;
+            }
+            // The schedule is over: nothing more to start.
+            None => return past_deadline().await,
+        }
+    }
+    let state = user_state(user, shared)?;
     for slot in &step.clears {
         if let Some(s) = state.slots.get_mut(*slot) {
             *s = None;
         }
     }
+    let shard = state.shard;
+    let intended = state.intended.take();
 
     let builder = match build(user, step) {
         Ok(b) => b,
@@ -328,6 +431,7 @@ async fn run_step(
         return past_deadline().await;
     }
     let in_flight = InFlight::start(counters);
+    let sent_at = Instant::now();
     let sent = user.request(request.build());
     let mut goose = match left {
         None => sent.await?,
@@ -338,23 +442,37 @@ async fn run_step(
             Err(_) => return past_deadline().await,
         },
     };
+    let headers_at = Instant::now();
+    let status = goose.request.status_code;
+    let status_ok = status != 0
+        && match &step.expect {
+            Some(expect) => expect.allows(status),
+            None => (200..300).contains(&status),
+        };
+    let outcome = match goose.response {
+        Ok(response) => match deadline {
+            None => read(response, step).await,
+            Some(d) => match tokio::time::timeout_at(d.into(), read(response, step)).await {
+                Ok(r) => r,
+                Err(_) => return past_deadline().await,
+            },
+        },
+        Err(_) => Err(String::new()),
+    };
+    let done_at = Instant::now();
     in_flight.done();
     counters.requests.fetch_add(1, Ordering::Relaxed);
 
-    let status = goose.request.status_code;
-    if let Some(expect) = &step.expect {
-        if !goose.request.success && status != 0 && expect.allows(status) {
-            user.set_success(&mut goose.request)?;
+    let mut failure: Option<String> = (!status_ok).then(|| {
+        if goose.request.error.is_empty() {
+            format!("{status}: {}", step.name)
+        } else {
+            goose.request.error.clone()
         }
-    }
-    let outcome = match goose.response {
-        Ok(response) => read(response, step).await,
-        Err(_) => Err(String::new()),
-    };
-    let mut result = Ok(());
+    });
     match outcome {
-        Ok(data) if goose.request.success && !step.captures.is_empty() => {
-            let mut failure = None;
+        Ok(data) if status_ok && !step.captures.is_empty() => {
+            let mut why_not = None;
             let mut values = Vec::with_capacity(step.captures.len());
             for (slot, capture) in &step.captures {
                 match crate::spec::extract(capture, &data) {
@@ -363,7 +481,7 @@ async fn run_step(
                     // absent): not a failed request; a step that needs it is then not sent.
                     Err(_) if capture.optional => {}
                     Err(why) => {
-                        failure.get_or_insert(why);
+                        why_not.get_or_insert(why);
                     }
                 }
             }
@@ -374,23 +492,45 @@ async fn run_step(
                     }
                 }
             }
-            if let Some(why) = failure {
-                result =
-                    user.set_failure(&format!("capture: {why}"), &mut goose.request, None, None);
+            if let Some(why) = why_not {
+                failure = Some(format!("capture: {why}"));
             }
         }
         Ok(_) => {}
-        Err(why) if goose.request.success && !why.is_empty() => {
-            result = user.set_failure(&format!("body: {why}"), &mut goose.request, None, None);
-        }
+        Err(why) if status_ok && !why.is_empty() => failure = Some(format!("body: {why}")),
         Err(_) => {}
     }
-    if goose.request.success {
+    counters.recorder.record(
+        shard,
+        step.request,
+        status,
+        Timing {
+            headers: headers_at - sent_at,
+            body: done_at - sent_at,
+            scheduled: shared
+                .open
+                .as_ref()
+                .map(|_| done_at - intended.unwrap_or(sent_at).min(sent_at)),
+        },
+        failure.as_deref(),
+    );
+    let mut result = Ok(());
+    if failure.is_none() {
         if let Some(c) = counters.successes.get(step.request) {
             c.fetch_add(1, Ordering::Relaxed);
         }
     } else {
         counters.errors.fetch_add(1, Ordering::Relaxed);
+    }
+    if shared.goose_metrics {
+        // goose's own report (asked for) sees what we judged.
+        match &failure {
+            None if !goose.request.success => user.set_success(&mut goose.request)?,
+            Some(why) if goose.request.success => {
+                result = user.set_failure(why, &mut goose.request, None, None);
+            }
+            _ => {}
+        }
     }
     think(step).await;
     result
@@ -506,4 +646,21 @@ fn first_status(expect: &crate::spec::StatusExpect) -> u16 {
 
 fn custom(message: &str) -> Box<TransactionError> {
     Box::new(TransactionError::Custom(message.to_owned()))
+}
+
+/// Collects one second of the counters' recorder at every wall-clock second boundary until aborted.
+pub async fn collect_every_second(counters: Arc<Counters>) {
+    loop {
+        let now = SystemTime::now();
+        let since = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let to_next =
+            Duration::from_secs(1) - Duration::from_nanos(u64::from(since.subsec_nanos()));
+        tokio::time::sleep(to_next).await;
+        let t = super::record::unix_secs(SystemTime::now()).saturating_sub(1);
+        counters
+            .recorder
+            .collect_second(t, counters.users.load(Ordering::Relaxed));
+    }
 }

@@ -10,7 +10,7 @@
 //! A threshold naming an unknown request or metric is an error before the run, never a silent
 //! pass; a latency threshold over a request that was never made fails ("no samples").
 
-use super::results::{Gate, LoadResults, OperationStats, ThresholdOutcome};
+use super::results::{Gate, LoadResults, Model, OperationStats, ThresholdOutcome};
 use crate::verdict::Verdict;
 
 /// A parsed threshold.
@@ -375,6 +375,19 @@ pub fn judge(results: &mut LoadResults, thresholds: &[Threshold], default_gate: 
             ..t.evaluate(results)
         })
         .collect();
+    if results.plan.model == Model::Open && !results.plan.allow_dropped {
+        let n = results.dropped;
+        results.thresholds.push(ThresholdOutcome {
+            threshold: "dropped<=0".into(),
+            passed: n == 0,
+            observed: format!(
+                "{n} arrival{} found no free user of {}",
+                if n == 1 { "" } else { "s" },
+                results.plan.users
+            ),
+            gate: Gate::Dropped,
+        });
+    }
     if results.error.is_none() && results.total.successes == 0 {
         results.thresholds.push(ThresholdOutcome {
             threshold: "successes>=1".into(),
@@ -401,9 +414,7 @@ pub fn judge(results: &mut LoadResults, thresholds: &[Threshold], default_gate: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::results::{build, RunInfo, Sample};
-    use goose::metrics::GooseRequestMetricTimingData;
-    use std::collections::BTreeMap;
+    use crate::load::results::{build, Model, RunInfo, Sample};
 
     #[test]
     fn parses_the_documented_forms() {
@@ -482,16 +493,8 @@ mod tests {
     }
 
     fn results() -> LoadResults {
-        let timing = |us: u64, n: usize| GooseRequestMetricTimingData {
-            times_us: [(us, n)].into_iter().collect(),
-            minimum_time_us: us,
-            maximum_time_us: us,
-            total_time_us: us * n as u64,
-            counter: n,
-        };
         let info = RunInfo {
             headline: Some("login".into()),
-            co_mitigation: "disabled".into(),
             ..RunInfo::default()
         };
         build(
@@ -500,14 +503,9 @@ mod tests {
                 (
                     "login".into(),
                     "POST".into(),
-                    Sample {
-                        successes: 99,
-                        failures: 1,
-                        timing: timing(300_000, 100),
-                        status_codes: BTreeMap::from([(201, 99), (500, 1)]),
-                    },
+                    Sample::of(99, 1, &[300_000; 100], &[(201, 99), (500, 1)]),
                 ),
-                ("logout".into(), "DELETE".into(), Sample::default()),
+                ("logout".into(), "DELETE".into(), Sample::empty(false)),
             ],
             10.0,
             2,
@@ -516,12 +514,35 @@ mod tests {
     }
 
     #[test]
+    fn dropped_arrivals_fail_an_open_run_unless_allowed() {
+        let mut r = results();
+        r.plan.model = Model::Open;
+        r.dropped = 3;
+        judge(&mut r, &[], true);
+        let d = r
+            .thresholds
+            .iter()
+            .find(|t| t.gate == Gate::Dropped)
+            .unwrap();
+        assert!(!d.passed);
+        assert_eq!(d.observed, "3 arrivals found no free user of 0");
+        assert_eq!(r.verdict, Verdict::Fail);
+        r.plan.allow_dropped = true;
+        judge(&mut r, &[Threshold::parse("login:p95<1s").unwrap()], true);
+        assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.thresholds);
+        r.plan.allow_dropped = false;
+        r.dropped = 0;
+        judge(&mut r, &[Threshold::parse("login:p95<1s").unwrap()], true);
+        assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.thresholds);
+    }
+
+    #[test]
     fn evaluates_both_ways() {
         let r = results();
         let judge = |t: &str| Threshold::parse(t).unwrap().evaluate(&r);
         assert!(!judge("login:p95<250ms").passed);
         assert!(judge("login:p95<1s").passed);
-        assert_eq!(judge("login:p95<1s").observed, "p95 = 300ms");
+        assert_eq!(judge("login:p95<1s").observed, "p95 = 300.031ms");
         assert!(!judge("errors<1%").passed);
         assert!(judge("errors<=1%").passed);
         assert!(judge("login:rps>=10").passed);
