@@ -153,7 +153,7 @@ pub fn time_chart(title: &str, y_label: &str, seconds: &[f64], lines: &[Line]) -
         (0.0, x_max),
         nice_max(y_max),
         &named,
-        (&|x| format!("{x:.0}"), 10),
+        (&|x| format!("{x:.0}"), (x_max as usize + 1).min(10)),
         None,
     )
 }
