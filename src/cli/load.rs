@@ -163,8 +163,6 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
         .client_tls()
         .map_err(|e| errors.push(e))
         .unwrap_or_default();
-    // Our own HTML page replaces goose's: goose keeps its metrics off.
-    let goose_html = None;
 
     let (Ok(target), true) = (target, errors.is_empty()) else {
         return Err(errors);
@@ -182,7 +180,6 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
         thresholds,
         vars,
         env: Default::default(),
-        goose_html,
         timeout: args.target.timeout,
         default_gate: !args.no_default_gate,
         tls,
@@ -249,7 +246,7 @@ pub async fn run(args: LoadArgs, stop: &Stop) -> u8 {
     code
 }
 
-/// Writes every asked report (goose's HTML is moved into place); false when one failed.
+/// Writes every asked report, each atomically; false when one failed.
 pub fn write_load_reports(outcome: &LoadOutcome, reports: &[(LoadReportFormat, PathBuf)]) -> bool {
     let results: &LoadResults = &outcome.results;
     let mut ok = true;
@@ -283,9 +280,6 @@ pub fn write_load_reports(outcome: &LoadOutcome, reports: &[(LoadReportFormat, P
                 ok = false;
             }
         }
-    }
-    if let Some(tmp) = &outcome.goose_html {
-        let _ = std::fs::remove_file(tmp);
     }
     ok
 }

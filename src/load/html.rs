@@ -8,6 +8,8 @@ use std::io::{self, Write};
 
 use plotters::prelude::*;
 
+use crate::report::html::esc;
+
 use super::report::{headline_line, rows, status_line, HEADERS};
 use super::results::{LoadResults, Verdict};
 
@@ -123,13 +125,6 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
 ];
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// A line chart over the run's seconds, as an SVG element.
 pub fn time_chart(title: &str, y_label: &str, seconds: &[f64], lines: &[Line]) -> String {

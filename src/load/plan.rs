@@ -2,7 +2,6 @@
 //! thresholds. Built by the CLI from its arguments, or directly by tests and other callers.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use indexmap::IndexMap;
@@ -67,8 +66,6 @@ pub struct LoadPlan {
     pub vars: IndexMap<String, String>,
     /// Environment values the spec variables' `env` names read (the CLI fills it).
     pub env: HashMap<String, String>,
-    /// Where goose's own HTML report should end up, if asked for.
-    pub goose_html: Option<PathBuf>,
     /// Timeout of one request; also bounds the probe, and the run ends at most this long (plus
     /// 2 s) after ramp-up and the measured window.
     pub timeout: Duration,
@@ -108,7 +105,6 @@ impl LoadPlan {
             thresholds,
             vars: IndexMap::new(),
             env: HashMap::new(),
-            goose_html: None,
             timeout: DEFAULT_TIMEOUT,
             default_gate: true,
             tls: ClientTls::default(),

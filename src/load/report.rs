@@ -1,9 +1,9 @@
 //! Load reports: the terminal summary, JSON and Markdown, each a pure function of one
-//! [`LoadResults`] into any `W: Write`; plus `--report FORMAT[:PATH]` parsing. goose writes its
-//! own HTML report; we only choose where.
+//! [`LoadResults`] into any `W: Write` (HTML in `load::html`, JUnit in `load::junit`); plus
+//! `--report FORMAT[:PATH]` parsing.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::results::{Gate, Latency, LoadResults, Model, OperationStats, Verdict};
 
@@ -464,62 +464,6 @@ fn md_table<W: Write>(w: &mut W, table: &[[String; 11]]) -> io::Result<()> {
         writeln!(w, "| {} |", cells.join(" | "))?;
     }
     Ok(())
-}
-
-/// The HTML report of a run that sent no load (the target did not answer the probe): goose
-/// wrote none, so this page says why, self-contained.
-pub fn write_unsent_html<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    writeln!(
-        w,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Load run: {}</title></head>",
-        esc(&r.scenario)
-    )?;
-    writeln!(
-        w,
-        "<body><h1>Load run: <code>{}</code> — {}</h1>\n<p>target: <code>{}</code></p>\n<p><strong>error</strong>: {}; no load was sent.</p>\n</body></html>",
-        esc(&r.scenario),
-        r.verdict.as_str(),
-        esc(&r.target),
-        esc(r.error.as_deref().unwrap_or_default())
-    )
-}
-
-/// A temporary `.html` path beside `dest` for goose to write into.
-pub fn html_temp(dest: &Path) -> Result<PathBuf, String> {
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        format!(
-            "cannot create the report directory `{}`: {e}",
-            dir.display()
-        )
-    })?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".sessionspec-load-")
-        .suffix(".html")
-        .tempfile_in(&dir)
-        .map_err(|e| format!("cannot create a report in `{}`: {e}", dir.display()))?;
-    tmp.into_temp_path()
-        .keep()
-        .map_err(|e| format!("cannot keep a temporary report file: {e}"))
-}
-
-/// Renames goose's finished report into place, readable like any other report.
-pub fn publish(tmp: &Path, dest: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o644))?;
-    }
-    std::fs::rename(tmp, dest)
 }
 
 #[cfg(test)]

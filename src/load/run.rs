@@ -5,7 +5,6 @@
 //! thresholds ([`super::threshold::judge`]). A [`Stop`] ends the run early through goose's
 //! killswitch; what was measured until then is kept and the verdict is `interrupted`.
 
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,9 +29,6 @@ use crate::tls::ClientTls;
 pub struct LoadOutcome {
     /// Everything measured, with thresholds and verdict.
     pub results: LoadResults,
-    /// goose's HTML report, written to a temporary file beside [`LoadPlan::goose_html`]: the
-    /// caller moves it into place (or removes it).
-    pub goose_html: Option<PathBuf>,
 }
 
 /// Why a load run could not run or finish.
@@ -52,8 +48,6 @@ pub enum LoadError {
     Server(#[from] ServerError),
     #[error("{path}: {source}")]
     Compile { path: String, source: CompileError },
-    #[error("{0}")]
-    Report(String),
     #[error("the load run failed: {0}")]
     Goose(#[from] goose::GooseError),
 }
@@ -155,25 +149,15 @@ async fn attack(
                 })
                 .collect();
             judge(&mut results, &plan.thresholds, plan.default_gate);
-            return Ok(LoadOutcome {
-                results,
-                goose_html: None,
-            });
+            return Ok(LoadOutcome { results });
         }
     }
-    let goose_html = plan
-        .goose_html
-        .as_deref()
-        .map(super::report::html_temp)
-        .transpose()
-        .map_err(LoadError::Report)?;
     let settings = RunSettings {
         host: host.clone(),
         users: plan.users,
         hatch_rate: plan.hatch_rate,
         run_time: plan.bounds.run_time,
         iterations: plan.bounds.iterations,
-        html_report: goose_html.as_ref().map(|t| t.display().to_string()),
         timeout: plan.timeout,
         tls: (plan.tls != ClientTls::default()).then(|| Arc::new(plan.tls.clone())),
         deadline: plan.deadline(),
@@ -214,15 +198,7 @@ async fn attack(
     killswitch.abort();
     let ended = std::time::Instant::now();
     observer.finished();
-    let metrics = match metrics {
-        Ok(m) => m,
-        Err(e) => {
-            if let Some(t) = &goose_html {
-                let _ = std::fs::remove_file(t);
-            }
-            return Err(e.into());
-        }
-    };
+    let metrics = metrics?;
 
     let info = RunInfo {
         skipped: compiled
@@ -258,10 +234,7 @@ async fn attack(
         ));
     }
     judge(&mut results, &plan.thresholds, plan.default_gate);
-    Ok(LoadOutcome {
-        results,
-        goose_html,
-    })
+    Ok(LoadOutcome { results })
 }
 
 /// What every run's results say about it, measured or not.

@@ -36,9 +36,6 @@ pub struct RunSettings {
     pub run_time: Option<u64>,
     /// Flow iterations per user.
     pub iterations: Option<usize>,
-    /// Where goose writes its own HTML report, if anywhere: goose then keeps its own metrics
-    /// too (its report needs them); otherwise they are off and only ours are kept.
-    pub html_report: Option<String>,
     /// The open model: the shared arrivals, and how long after the schedule's start the
     /// measured window begins (warm-up).
     pub open: Option<(Arc<Arrivals>, Duration)>,
@@ -140,7 +137,6 @@ struct Shared {
     users: usize,
     /// Whether the measured window starts when the last user has started (run-time mode).
     window_on_launch: bool,
-    goose_metrics: bool,
     open: Option<(Arc<Arrivals>, Duration)>,
 }
 
@@ -157,19 +153,13 @@ pub async fn execute(
     settings: &RunSettings,
     counters: &Arc<Counters>,
 ) -> Result<GooseMetrics, GooseError> {
-    let mut config = GooseConfiguration::default();
-    let goose_metrics = settings.html_report.is_some();
-    if let Some(html) = &settings.html_report {
-        config.report_file = vec![html.clone()];
-    }
-    let mut attack = GooseAttack::initialize_with_config(config)?;
+    let mut attack = GooseAttack::initialize_with_config(GooseConfiguration::default())?;
     let shared = Shared {
         counters: Arc::clone(counters),
         deadline: settings.deadline.map(|d| Instant::now() + d),
         slots: plan.slots.len(),
         users: settings.users,
         window_on_launch: settings.iterations.is_none() && settings.open.is_none(),
-        goose_metrics,
         open: settings.open.clone(),
     };
     if settings.iterations.is_some() {
@@ -199,11 +189,9 @@ pub async fn execute(
         .set_default(GooseDefault::IncreaseRate, rate.as_str())?
         .set_default(GooseDefault::NoTelnet, true)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
-        .set_default(GooseDefault::Quiet, 1)?;
-    if !goose_metrics {
+        .set_default(GooseDefault::Quiet, 1)?
         // Our recording replaces goose's: no metric record per request through its channel.
-        attack = *attack.set_default(GooseDefault::NoMetrics, true)?;
-    }
+        .set_default(GooseDefault::NoMetrics, true)?;
     match (settings.iterations, settings.run_time, &settings.open) {
         (Some(n), _, _) => attack = *attack.set_default(GooseDefault::Iterations, n)?,
         // The schedule ends the run (below); goose's own timer is a little later.
@@ -433,7 +421,7 @@ async fn run_step(
     let in_flight = InFlight::start(counters);
     let sent_at = Instant::now();
     let sent = user.request(request.build());
-    let mut goose = match left {
+    let goose = match left {
         None => sent.await?,
         Some(left) => match tokio::time::timeout(left, sent).await {
             Ok(r) => r?,
@@ -514,7 +502,6 @@ async fn run_step(
         },
         failure.as_deref(),
     );
-    let mut result = Ok(());
     if failure.is_none() {
         if let Some(c) = counters.successes.get(step.request) {
             c.fetch_add(1, Ordering::Relaxed);
@@ -522,18 +509,8 @@ async fn run_step(
     } else {
         counters.errors.fetch_add(1, Ordering::Relaxed);
     }
-    if shared.goose_metrics {
-        // goose's own report (asked for) sees what we judged.
-        match &failure {
-            None if !goose.request.success => user.set_success(&mut goose.request)?,
-            Some(why) if goose.request.success => {
-                result = user.set_failure(why, &mut goose.request, None, None);
-            }
-            _ => {}
-        }
-    }
     think(step).await;
-    result
+    Ok(())
 }
 
 /// The run's bound has passed: nothing more is sent. Ends the attack through the killswitch and

@@ -190,15 +190,9 @@ fn strip_total(name: &str) -> &str {
 
 fn snapshot(family: &Family<StatusLabel, Counter>) -> BTreeMap<u16, u64> {
     // A family has no iterator; the statuses a login can get are few and known.
-    let mut counts = BTreeMap::new();
-    for status in (100..600).filter(|s| family_has(family, *s)) {
-        counts.insert(status, family.get_or_create(&StatusLabel { status }).get());
-    }
-    counts
-}
-
-fn family_has(family: &Family<StatusLabel, Counter>, status: u16) -> bool {
-    family.get(&StatusLabel { status }).is_some()
+    (100..600)
+        .filter_map(|status| Some((status, family.get(&StatusLabel { status })?.get())))
+        .collect()
 }
 
 /// Why a counter could not be read from a metrics page.
