@@ -104,7 +104,12 @@ fn with_snapshot_settings(f: impl FnOnce()) {
             (r#""(duration_ms|body_len)": \d+"#, r#""$1": [N]"#),
             (r#""x-runtime",\s*"[0-9.]+""#, r#""x-runtime", "[SECONDS]""#),
             (r"`\d+\.\d+`", "`[SECONDS]`"),
-            (r"\b\d+(\.\d+)?(ms|s)\b", "[DURATION]"),
+            (r"\b(\d+m)?\d+(\.\d+)?(ms|s)\b", "[DURATION]"),
+            (r"median [0-9.]+ ms vs [0-9.]+ ms \(difference [^;]*; [^;]*; \d+ \+ \d+ samples, interleaved\)", "[TIMING]"),
+            (r"\(median [0-9.]+ ms first, [0-9.]+ ms last\)", "([TIMES])"),
+            (r"about \d+ bits \([^)]*\)", "about [N] bits ([ESTIMATE])"),
+            (r"sent [0-9.]+ s after", "sent [N] s after"),
+            (r"of at least [0-9.]+ ms fails", "of at least [FLOOR] ms fails"),
         ],
     }, {
         f();
@@ -230,6 +235,13 @@ fault_tests! {
     fault_flaky => "flaky",
     fault_cross_user_delete => "cross-user-delete",
     fault_weak_if_match => "weak-if-match",
+    fault_alg_none => "alg-none",
+    fault_no_signature_check => "no-signature-check",
+    fault_weak_tokens => "weak-tokens",
+    fault_timing_leak => "timing-leak",
+    fault_no_expiry => "no-expiry",
+    fault_session_fixation => "session-fixation",
+    fault_no_lockout => "no-lockout",
 }
 
 #[test]

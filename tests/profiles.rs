@@ -125,7 +125,7 @@ async fn a_profile_adapts_the_shipped_spec_to_a_gateway() {
     assert_eq!(out.code, Some(1), "{}", out.transcript());
     assert!(
         out.stdout
-            .contains("14 of 14 cases failed at their first `login` step: 400"),
+            .contains("16 of 16 cases failed at their first `login` step: 400"),
         "{}",
         out.transcript()
     );

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::attack::{run_attacks, AttackRun, Shared};
 use super::checks;
 use super::client::ExchangeError;
 use super::client::HttpClient;
@@ -56,6 +57,9 @@ pub struct RawCase {
     pub redactor: Redactor,
     /// The run was stopped while this case ran (or before it started).
     pub interrupted: bool,
+    /// Why the case could not be judged against this target (a security attack's reason, e.g.
+    /// a token that lives longer than the case may wait); the case is `skipped`.
+    pub skip_reason: Option<String>,
 }
 
 /// Runs case `index` of the spec.
@@ -70,9 +74,12 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
         duration: Duration::ZERO,
         redactor: Redactor::new(),
         interrupted: false,
+        skip_reason: None,
     };
     let mut capture_failures: HashMap<String, String> = HashMap::new();
     let mut named: HashMap<String, ResponseData> = HashMap::new();
+    let mut named_requests: HashMap<String, RequestData> = HashMap::new();
+    let mut extra_secrets: Vec<String> = Vec::new();
     let required = required_captures(&run.loaded.spec, case);
 
     for (j, required) in required.iter().enumerate() {
@@ -153,6 +160,7 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
             }
         };
         raw.request = Some(request.clone());
+        let sent_at = SystemTime::now();
         let sent = tokio::select! {
             r = run.client.send(&request) => Some(r),
             _ = run.stop.stopped() => None,
@@ -253,9 +261,40 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
         if checks.iter().all(|c| c.passed) {
             checks.extend(missing);
         }
-        let failed = checks.iter().any(|c| !c.passed);
+        let mut failed = checks.iter().any(|c| !c.passed);
+        // The session-security attacks of the step run once its own checks held.
+        if !failed && step.expect.has_attack() {
+            let attacked = run_attacks(&AttackRun {
+                run: Shared {
+                    loaded: run.loaded,
+                    base_url: run.base_url,
+                    client: run.client,
+                    stop: run.stop,
+                },
+                case,
+                case_index: index,
+                step_index: j,
+                op,
+                request: &request,
+                response: &response,
+                vars: &vars,
+                named_requests: &named_requests,
+                sent_at,
+            })
+            .await;
+            extra_secrets.extend(attacked.secrets);
+            if run.stop.is_stopped() {
+                out.interrupted = true;
+            }
+            checks.extend(attacked.checks);
+            failed = checks.iter().any(|c| !c.passed);
+            if let Some(why) = attacked.skipped {
+                out.skip_reason = Some(why);
+            }
+        }
         if let Some(name) = &step.name {
             named.insert(name.clone(), response.clone());
+            named_requests.insert(name.clone(), request.clone());
         }
         raw.checks = checks;
         raw.response = Some(response);
@@ -264,11 +303,17 @@ pub async fn run_case(run: &SpecRun<'_>, index: usize) -> RawCase {
             out.status = CaseStatus::Failed;
             break;
         }
+        if out.skip_reason.is_some() || out.interrupted {
+            break;
+        }
     }
-    if out.interrupted {
+    if out.interrupted || (out.skip_reason.is_some() && out.status == CaseStatus::Passed) {
         out.status = CaseStatus::Skipped;
     }
     out.redactor = vars.redactor().clone();
+    for secret in &extra_secrets {
+        out.redactor.add(secret);
+    }
     out.duration = started.elapsed();
     out
 }
@@ -282,6 +327,7 @@ pub fn skipped_case(index: usize, interrupted: bool) -> RawCase {
         duration: Duration::ZERO,
         redactor: Redactor::new(),
         interrupted,
+        skip_reason: None,
     }
 }
 

@@ -30,7 +30,7 @@ pub fn case_outcome(loaded: &LoadedSpec, raw: &RawCase, redactor: &Redactor) -> 
         tags: case.tags.clone(),
         location: loaded.locate(&format!("/cases/{}", raw.index)),
         status: raw.status,
-        skip_reason: None,
+        skip_reason: raw.skip_reason.clone(),
         duration_ms: millis(raw.duration),
         steps: raw
             .steps

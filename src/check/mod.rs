@@ -5,6 +5,7 @@
 //! data, the input of every report writer) → [`verdict`] (the one rule every report and the exit
 //! code follow).
 
+pub mod attack;
 pub mod case;
 pub mod checks;
 pub mod client;

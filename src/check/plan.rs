@@ -27,6 +27,9 @@ pub struct RunOptions {
     /// Only the cases whose id matches one of these (`*` matches any run of characters); empty:
     /// every case.
     pub cases: Vec<String>,
+    /// Only the cases carrying one of these tags (`--tag owasp`); empty: every case. A case
+    /// tagged `intrusive` runs against an outside target only when this names `intrusive`.
+    pub tags: Vec<String>,
     /// Stop at the first counted case that fails or errors; the cases not started are skipped.
     pub fail_fast: bool,
     /// After this many cases in a row end on a transport error (refused, reset, timeout) without
@@ -47,6 +50,7 @@ impl Default for RunOptions {
             strict: false,
             probe: true,
             cases: Vec::new(),
+            tags: Vec::new(),
             fail_fast: false,
             max_transport_errors: 3,
         }
@@ -130,6 +134,12 @@ impl RunOptions {
     /// Whether case `id` is selected by [`RunOptions::cases`].
     pub fn selects(&self, id: &str) -> bool {
         self.cases.is_empty() || self.cases.iter().any(|p| case_matches(p, id))
+    }
+
+    /// Whether the case is selected by [`RunOptions::cases`] and [`RunOptions::tags`].
+    pub fn selects_case(&self, case: &crate::spec::Case) -> bool {
+        self.selects(&case.id)
+            && (self.tags.is_empty() || case.tags.iter().any(|t| self.tags.contains(t)))
     }
 }
 

@@ -100,28 +100,8 @@ pub fn script(ctx: &ReproContext<'_>, raw: &RawCase) -> String {
         });
         secrets.push((env, name.clone()));
     }
-    if !secrets.is_empty() {
-        let _ = writeln!(
-            out,
-            "# Secrets come from the environment and are never written here; export:"
-        );
-        for (env, name) in &secrets {
-            let _ = writeln!(out, "#   {env}  (the secret spec variable `{name}`)");
-        }
-    }
-    let _ = writeln!(out, "set -eu");
-    let _ = writeln!(
-        out,
-        "BASE=\"${{SESSIONSPEC_TARGET:-{}}}\"",
-        dq_literal(&ctx.base_url)
-    );
-    for (env, name) in &secrets {
-        let _ = writeln!(
-            out,
-            ": \"${{{env}:?export {env}: the secret spec variable {name}}}\""
-        );
-    }
-    out.push_str(HELPERS);
+    // The steps first: only the secrets they send are asked for.
+    let preamble = std::mem::take(&mut out);
 
     let last = raw.steps.iter().rposition(|s| s.request.is_some());
     for (k, ran) in raw.steps.iter().enumerate() {
@@ -237,6 +217,31 @@ pub fn script(ctx: &ReproContext<'_>, raw: &RawCase) -> String {
             });
         }
     }
+    let steps = std::mem::replace(&mut out, preamble);
+    secrets.retain(|(env, _)| steps.contains(&format!("${{{env}}}")));
+    if !secrets.is_empty() {
+        let _ = writeln!(
+            out,
+            "# Secrets come from the environment and are never written here; export:"
+        );
+        for (env, name) in &secrets {
+            let _ = writeln!(out, "#   {env}  (the secret spec variable `{name}`)");
+        }
+    }
+    let _ = writeln!(out, "set -eu");
+    let _ = writeln!(
+        out,
+        "BASE=\"${{SESSIONSPEC_TARGET:-{}}}\"",
+        dq_literal(&ctx.base_url)
+    );
+    for (env, name) in &secrets {
+        let _ = writeln!(
+            out,
+            ": \"${{{env}:?export {env}: the secret spec variable {name}}}\""
+        );
+    }
+    out.push_str(HELPERS);
+    out.push_str(&steps);
     // A last pass: no secret the run saw is ever written.
     ctx.redactor.redact(&out)
 }

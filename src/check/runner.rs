@@ -232,6 +232,12 @@ fn repro_context<'a>(
         redactor,
     }
 }
+/// The tag of cases that can harm a real target (`lockout`).
+pub const INTRUSIVE: &str = "intrusive";
+
+/// The token lifetime of the embedded servers of `check` (`serve --token-ttl`), so that the
+/// `expiry` cases can wait for it (they wait at most 10 s).
+pub const EMBEDDED_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn start_embedded(
     plan: &CheckPlan,
@@ -254,6 +260,7 @@ async fn start_embedded(
     config.faults = faults.clone();
     config.variants = variants.clone();
     config.hash_cost = *hash_cost;
+    config.token_ttl = Some(EMBEDDED_TOKEN_TTL);
     server::start(config)
         .await
         .map(Some)
@@ -313,16 +320,29 @@ async fn run_spec(
         .filter(|p| p.spec == loaded.spec.name)
         .map(|p| &p.skips);
     let skip_of = |i: usize| skips.and_then(|s| s.get(&loaded.spec.cases[i].id));
+    // An `intrusive` case (it can lock real accounts) runs against an outside target only when
+    // `--tag intrusive` asks for it.
+    let outside = matches!(plan.target, Target::Url(_));
+    let intrusive_skip = |i: usize| {
+        let case = &loaded.spec.cases[i];
+        (outside
+            && case.tags.iter().any(|t| t == INTRUSIVE)
+            && !plan.options.tags.iter().any(|t| t == INTRUSIVE))
+        .then(|| {
+            format!("{INTRUSIVE}: it can lock real accounts, so it runs against a --target only with --tag {INTRUSIVE}")
+        })
+    };
     let is_halted = || halted.lock().map_or(true, |h| h.is_some());
     let (silent_in_a_row, stopped_answering) = (&silence.in_a_row, &silence.stopped);
     let answered_before = !stopped_answering.load(Ordering::SeqCst);
     let options = &plan.options;
     let selected =
-        (0..loaded.spec.cases.len()).filter(|i| options.selects(&loaded.spec.cases[*i].id));
+        (0..loaded.spec.cases.len()).filter(|i| options.selects_case(&loaded.spec.cases[*i]));
     let raws: Vec<RawCase> = stream::iter(selected)
         .map(|i| async move {
-            if run.stop.is_stopped() || skip_of(i).is_some() {
-                return skipped_case(i, skip_of(i).is_none());
+            let policy = skip_of(i).is_some() || intrusive_skip(i).is_some();
+            if run.stop.is_stopped() || policy {
+                return skipped_case(i, !policy);
             }
             if is_halted() || stopped_answering.load(Ordering::SeqCst) {
                 return skipped_case(i, false);
@@ -371,7 +391,12 @@ async fn run_spec(
         .iter()
         .map(|raw| {
             let mut case = case_outcome(loaded, raw, &redactor);
-            case.skip_reason = skip_of(raw.index).cloned();
+            if let Some(why) = skip_of(raw.index)
+                .cloned()
+                .or_else(|| intrusive_skip(raw.index))
+            {
+                case.skip_reason = Some(why);
+            }
             if matches!(raw.status, CaseStatus::Failed | CaseStatus::Errored) && !raw.interrupted {
                 case.reproduction = Some(Reproduction {
                     script: repro::script(&repro, raw),

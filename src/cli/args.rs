@@ -155,6 +155,10 @@ pub struct CheckArgs {
     /// Run only the cases whose id matches (`*` matches anything, e.g. `login-*`); repeatable.
     #[arg(long = "case", value_name = "ID|GLOB")]
     pub cases: Vec<String>,
+    /// Run only the cases with this tag (e.g. `owasp`); repeatable. Cases tagged `intrusive`
+    /// (lockout: they can lock real accounts) run against a --target only with --tag intrusive.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
     /// Stop at the first counted case that fails or errors (the rest are reported as not run).
     #[arg(long)]
     pub fail_fast: bool,
@@ -253,6 +257,10 @@ pub struct ServeArgs {
     /// Prometheus text at `http://ADDR/metrics`, on a listener of their own.
     #[arg(long, value_name = "ADDR", value_parser = super::common::parse_addr)]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Lifetime of tokens and sessions where the dialect's expire (rails-jwt and drf-sessions
+    /// JWTs, sessions-service API keys), e.g. `2s`; default: the documented lifetime.
+    #[arg(long, value_name = "DURATION", value_parser = super::common::parse_timeout)]
+    pub token_ttl: Option<std::time::Duration>,
     /// Serve HTTPS with this certificate (PEM; with --tls-key).
     #[arg(
         long,

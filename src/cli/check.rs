@@ -72,6 +72,18 @@ pub fn check_plan(args: &CheckArgs) -> Result<Prepared, String> {
         }
         specs.retain(|l| args.cases.iter().any(|p| matches(l, p)));
     }
+    if !args.tags.is_empty() {
+        let tagged =
+            |l: &LoadedSpec, t: &str| l.spec.cases.iter().any(|c| c.tags.iter().any(|x| x == t));
+        if let Some(t) = args
+            .tags
+            .iter()
+            .find(|t| !specs.iter().any(|l| tagged(l, t)))
+        {
+            return Err(format!("--tag {t}: no case of the specs run has this tag"));
+        }
+        specs.retain(|l| args.tags.iter().any(|t| tagged(l, t)));
+    }
     let mut plan = CheckPlan::new(specs, target);
     plan.profile = profile.map(|p| p.applied);
     plan.tls = args.target.client_tls()?;
@@ -85,6 +97,7 @@ pub fn check_plan(args: &CheckArgs) -> Result<Prepared, String> {
         strict: args.strict,
         probe: true,
         cases: args.cases.clone(),
+        tags: args.tags.clone(),
         fail_fast: args.fail_fast,
         max_transport_errors: args.max_transport_errors,
     };

@@ -16,6 +16,7 @@ pub fn serve_plan(args: &ServeArgs) -> Result<ServerConfig, String> {
     config.hash_cost = args.hash_cost;
     config.addr = args.addr;
     config.metrics_addr = args.metrics_addr;
+    config.token_ttl = args.token_ttl;
     config.tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
         (Some(cert), Some(key), _) => {
             Some(ServerTls::from_files(cert, key).map_err(|e| e.to_string())?)

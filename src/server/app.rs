@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use super::conditional::{self, EntityTag, Evaluation, Preconditions, ResourceState};
 use super::faults::{FaultSet, SLOW_LOGIN};
-use super::fixture::Directory;
 use super::metrics::{self, ServerMetrics};
+use super::fixture::{Directory, Weaknesses};
 use super::negotiation::{self, Consumes, Produces, JSON, JSONAPI};
 use super::pool::{HashPool, PoolError};
 use super::tokens::{self, JwtKeys};
@@ -33,6 +33,10 @@ pub(crate) struct App {
     /// What the server counted (`serve --metrics-addr`, embedded load runs).
     pub metrics: Arc<ServerMetrics>,
     requests: AtomicU64,
+    /// `--token-ttl`: the lifetime of tokens and sessions where the dialect's expire.
+    token_ttl: Option<Duration>,
+    /// Counts the tokens `weak-tokens` hands out.
+    weak_tokens: AtomicU64,
 }
 
 /// rails-jwt's JSON type.
@@ -43,10 +47,15 @@ impl App {
     pub(crate) async fn build(config: &ServerConfig) -> Result<App, ServerError> {
         let (dialect, cost) = (config.dialect, config.hash_cost);
         let pool = HashPool::new(config.hash_workers, config.hash_queue);
-        let directory = tokio::task::spawn_blocking(move || Directory::build(dialect, cost, pool))
-            .await
-            .map_err(ServerError::HashTask)?
-            .map_err(|e| ServerError::Hash(e.to_string()))?;
+        let weak = Weaknesses {
+            timing_leak: config.faults.contains(&Fault::TimingLeak),
+            no_lockout: config.faults.contains(&Fault::NoLockout),
+        };
+        let directory =
+            tokio::task::spawn_blocking(move || Directory::build(dialect, cost, pool, weak))
+                .await
+                .map_err(ServerError::HashTask)?
+                .map_err(|e| ServerError::Hash(e.to_string()))?;
         Ok(App {
             dialect,
             faults: FaultSet::new(&config.faults),
@@ -55,7 +64,66 @@ impl App {
             jwt: JwtKeys::random(),
             metrics: Arc::new(ServerMetrics::new()),
             requests: AtomicU64::new(0),
+            token_ttl: config.token_ttl,
+            weak_tokens: AtomicU64::new(0),
         })
+    }
+
+    // ---- session security (issue 15) ----
+
+    /// The lifetime of a token whose documented lifetime is `documented` (`--token-ttl` wins).
+    pub(crate) fn token_ttl(&self, documented: Duration) -> Duration {
+        self.token_ttl.unwrap_or(documented)
+    }
+
+    /// Whether an expiry at `expires` has passed (never under `no-expiry`).
+    pub(crate) fn expired(&self, expires: SystemTime) -> bool {
+        !self.has(Fault::NoExpiry) && expires <= SystemTime::now()
+    }
+
+    /// A new opaque token or session secret: 32 random bytes, or under `weak-tokens` a short
+    /// counter (`tok-000001`).
+    pub(crate) fn opaque_token(&self) -> String {
+        if self.has(Fault::WeakTokens) {
+            return format!("tok-{:06}", self.next_weak());
+        }
+        tokens::opaque()
+    }
+
+    /// A new JWT `jti`: 16 random bytes in hex, or under `weak-tokens` a counter.
+    pub(crate) fn jti(&self) -> String {
+        if self.has(Fault::WeakTokens) {
+            return self.next_weak().to_string();
+        }
+        tokens::jti()
+    }
+
+    fn next_weak(&self) -> u64 {
+        self.weak_tokens.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Verifies a JWT of this server: signature (not under `no-signature-check`), algorithm
+    /// HS256 (or `none` under `alg-none`) and `exp` (not under `no-expiry`).
+    pub(crate) fn verify_jwt<C: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<C, tokens::TokenError> {
+        self.jwt.verify_lax(
+            token,
+            tokens::Lax {
+                alg_none: self.has(Fault::AlgNone),
+                no_signature: self.has(Fault::NoSignatureCheck),
+                no_expiry: self.has(Fault::NoExpiry),
+            },
+        )
+    }
+
+    /// The answer to a login of a locked name: 429 with `Retry-After` (seconds, rounded up) in
+    /// the dialect's error format.
+    pub(crate) fn throttled(&self, left: Duration) -> Reply {
+        let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        self.standard_error(StatusCode::TOO_MANY_REQUESTS)
+            .header(header::RETRY_AFTER, &secs.max(1).to_string())
     }
 
     pub(crate) fn has(&self, fault: Fault) -> bool {
@@ -193,6 +261,7 @@ impl App {
             406 => ("not_acceptable", "Not Acceptable"),
             413 => ("payload_too_large", "Request body too large"),
             415 => ("unsupported_media_type", "Unsupported media type"),
+            429 => ("too_many_attempts", "Too many failed logins, retry later"),
             503 => ("overloaded", "Service unavailable, retry later"),
             _ => ("internal_error", "Internal server error"),
         };
@@ -241,6 +310,7 @@ fn drf_detail(status: StatusCode, fallback: &'static str) -> &'static str {
         406 => "Could not satisfy the request Accept header.",
         413 => "Request body too large.",
         415 => "Unsupported media type in request.",
+        429 => "Request was throttled.",
         500 => "A server error occurred.",
         503 => "Service temporarily unavailable, try again later.",
         _ => fallback,

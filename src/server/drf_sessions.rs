@@ -233,20 +233,21 @@ async fn login(st: &Drf, kind: Kind, headers: &HeaderMap, body: Body) -> Reply {
             )
             .header(header::WWW_AUTHENTICATE, CHALLENGE);
         }
+        Ok(Authentication::Throttled(left)) => return app.throttled(left),
         Err(e) => return app.login_failed(&e),
     };
     let who = Principal {
         kind,
         id: account.id,
     };
-    let jti = tokens::jti();
+    let jti = app.jti();
     let (user_id, client_id) = match kind {
         Kind::User => (Some(who.id), None),
         Kind::Client => (None, Some(who.id)),
     };
     let claims = Claims {
         token_type: "access".to_string(),
-        exp: tokens::unix_seconds(SystemTime::now() + ACCESS_TTL),
+        exp: tokens::unix_seconds(SystemTime::now() + app.token_ttl(ACCESS_TTL)),
         jti: jti.clone(),
         user_id,
         client_id,
@@ -297,7 +298,7 @@ fn authenticate(st: &Drf, kind: Kind, headers: &HeaderMap) -> Result<Principal, 
         // simplejwt ignores other schemes: the request is simply unauthenticated.
         return Err(not_provided());
     }
-    let claims: Claims = st.app.jwt.verify(token.trim()).map_err(|_| not_valid())?;
+    let claims: Claims = st.app.verify_jwt(token.trim()).map_err(|_| not_valid())?;
     let who = match (claims.token_type.as_str(), claims.user_id, claims.client_id) {
         ("access", Some(id), None) => Principal {
             kind: Kind::User,

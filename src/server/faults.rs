@@ -40,11 +40,26 @@ pub enum Fault {
     CrossUserDelete,
     /// `If-Match` is compared weakly: a weak tag (`W/"…"`) of the current one matches.
     WeakIfMatch,
+    // ---- session security (issue 15): each breaks one attack's defence ----
+    /// A JWT whose header says `alg: none` is accepted without a signature.
+    AlgNone,
+    /// A JWT's signature is not verified (any signature, or another key's, is accepted).
+    NoSignatureCheck,
+    /// Tokens are predictable: opaque ones a short counter, JWTs a counter `jti`.
+    WeakTokens,
+    /// An unknown user is answered without the dummy password hash (measurably faster).
+    TimingLeak,
+    /// Expired tokens and sessions are still accepted.
+    NoExpiry,
+    /// A session cookie sent with the login becomes the session (form-sessions).
+    SessionFixation,
+    /// Failed logins are never throttled.
+    NoLockout,
 }
 
 impl Fault {
     /// Every fault switch.
-    pub const ALL: [Fault; 14] = [
+    pub const ALL: [Fault; 21] = [
         Fault::NoRevoke,
         Fault::NoEtag,
         Fault::IgnoreIfMatch,
@@ -59,6 +74,13 @@ impl Fault {
         Fault::Flaky,
         Fault::CrossUserDelete,
         Fault::WeakIfMatch,
+        Fault::AlgNone,
+        Fault::NoSignatureCheck,
+        Fault::WeakTokens,
+        Fault::TimingLeak,
+        Fault::NoExpiry,
+        Fault::SessionFixation,
+        Fault::NoLockout,
     ];
 
     /// The `--fault` name.
@@ -78,11 +100,18 @@ impl Fault {
             Fault::Flaky => "flaky",
             Fault::CrossUserDelete => "cross-user-delete",
             Fault::WeakIfMatch => "weak-if-match",
+            Fault::AlgNone => "alg-none",
+            Fault::NoSignatureCheck => "no-signature-check",
+            Fault::WeakTokens => "weak-tokens",
+            Fault::TimingLeak => "timing-leak",
+            Fault::NoExpiry => "no-expiry",
+            Fault::SessionFixation => "session-fixation",
+            Fault::NoLockout => "no-lockout",
         }
     }
 
-    fn bit(self) -> u16 {
-        1 << (self as u16)
+    fn bit(self) -> u32 {
+        1 << (self as u32)
     }
 }
 
@@ -94,7 +123,7 @@ impl fmt::Display for Fault {
 
 /// A `--fault` value that names no fault switch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown fault `{0}`; expected one of: no-revoke, no-etag, ignore-if-match, ignore-if-none-match, wrong-content-type, accept-anything, enumerate-users, wrong-status, schema-drift, cacheable-token, slow-login, flaky, cross-user-delete, weak-if-match")]
+#[error("unknown fault `{0}`; expected one of: no-revoke, no-etag, ignore-if-match, ignore-if-none-match, wrong-content-type, accept-anything, enumerate-users, wrong-status, schema-drift, cacheable-token, slow-login, flaky, cross-user-delete, weak-if-match, alg-none, no-signature-check, weak-tokens, timing-leak, no-expiry, session-fixation, no-lockout")]
 pub struct UnknownFault(pub String);
 
 impl FromStr for Fault {
@@ -110,7 +139,7 @@ impl FromStr for Fault {
 
 /// The active fault switches of one server (a bit set: checked on every request, never locked).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct FaultSet(u16);
+pub(crate) struct FaultSet(u32);
 
 /// Every how many requests `flaky` answers 500.
 pub(crate) const FLAKY_PERIOD: u64 = 20;

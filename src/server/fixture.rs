@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::passwords::{self, HashCost, HashError};
 use super::pool::{HashPool, PoolError};
+use super::throttle::Throttle;
 use super::Dialect;
 
 /// Whose account: drf-sessions keeps users and clients apart; every other dialect has users only.
@@ -43,6 +44,18 @@ pub(crate) enum Authentication {
     Ok(Arc<Account>),
     WrongPassword,
     UnknownUser,
+    /// Too many failed logins in a row for this login name: refused for this long, without
+    /// checking the password (`throttle.rs`).
+    Throttled(std::time::Duration),
+}
+
+/// How a directory deviates from the safe defaults (fault switches).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Weaknesses {
+    /// `timing-leak`: no dummy verification for unknown users.
+    pub timing_leak: bool,
+    /// `no-lockout`: failed logins are never throttled.
+    pub no_lockout: bool,
 }
 
 /// The accounts of one server; immutable after start-up, so lookups take no lock.
@@ -53,7 +66,15 @@ pub(crate) struct Directory {
     dummy: Arc<str>,
     /// Where verifications run: bounded in workers and in waiting logins.
     pool: HashPool,
+    /// Failed logins per login name (`None` under `no-lockout`).
+    throttle: Option<Throttle>,
+    timing_leak: bool,
 }
+
+/// The account whose lockout the `lockout` cases provoke (every dialect has it, so that locking
+/// it disturbs no other case): the specs' `lockout_email` / `lockout_password` defaults.
+pub(crate) const LOCKOUT_LOGIN: &str = "lockout@example.com";
+const LOCKOUT_PASSWORD: &str = "lockout-password";
 
 fn seeds(dialect: Dialect) -> Vec<Seed> {
     let user = |id, login, password| Seed {
@@ -63,7 +84,7 @@ fn seeds(dialect: Dialect) -> Vec<Seed> {
         password,
         profile: None,
     };
-    match dialect {
+    let mut seeds = match dialect {
         Dialect::JsonapiSessions => {
             vec![user(1, "ada@example.com", "correct horse battery staple")]
         }
@@ -91,7 +112,18 @@ fn seeds(dialect: Dialect) -> Vec<Seed> {
                 profile: Some(drf_client()),
             },
         ],
+    };
+    let lockout_id = if dialect == Dialect::DrfSessions {
+        99
+    } else {
+        2
+    };
+    let mut lockout = user(lockout_id, LOCKOUT_LOGIN, LOCKOUT_PASSWORD);
+    if dialect == Dialect::DrfSessions {
+        lockout.profile = Some(drf_user(lockout_id, "lockout", "+79130000099"));
     }
+    seeds.push(lockout);
+    seeds
 }
 
 /// A drf user object, exactly the twelve fields of the document's example.
@@ -135,6 +167,7 @@ impl Directory {
         dialect: Dialect,
         cost: HashCost,
         pool: HashPool,
+        weak: Weaknesses,
     ) -> Result<Directory, HashError> {
         let mut accounts = HashMap::new();
         for seed in seeds(dialect) {
@@ -152,6 +185,8 @@ impl Directory {
             accounts,
             dummy,
             pool,
+            throttle: (!weak.no_lockout).then(Throttle::default),
+            timing_leak: weak.timing_leak,
         })
     }
 
@@ -170,15 +205,41 @@ impl Directory {
     }
 
     /// Checks a login name and password. Exactly one argon2 verification runs on the hash pool
-    /// whether or not the account exists; none at all when the pool is full
-    /// ([`PoolError::Overloaded`], the same for every account, known or not).
+    /// whether or not the account exists (none for an unknown one under `timing-leak`); none at
+    /// all when the pool is full ([`PoolError::Overloaded`], the same for every account, known or
+    /// not) or the login name is locked ([`Authentication::Throttled`], known or not).
     pub(crate) async fn authenticate(
         &self,
         kind: Kind,
         login: &str,
         password: &str,
     ) -> Result<Authentication, PoolError> {
+        let key = format!("{}:{login}", kind as u8);
+        if let Some(left) = self
+            .throttle
+            .as_ref()
+            .and_then(|t| t.locked(&key, std::time::Instant::now()))
+        {
+            return Ok(Authentication::Throttled(left));
+        }
+        let result = self.verify(kind, login, password).await?;
+        if let Some(t) = &self.throttle {
+            let ok = matches!(result, Authentication::Ok(_));
+            t.record(&key, ok, std::time::Instant::now());
+        }
+        Ok(result)
+    }
+
+    async fn verify(
+        &self,
+        kind: Kind,
+        login: &str,
+        password: &str,
+    ) -> Result<Authentication, PoolError> {
         let account = self.accounts.get(&(kind, login.to_string())).cloned();
+        if account.is_none() && self.timing_leak {
+            return Ok(Authentication::UnknownUser);
+        }
         let hash = account
             .as_ref()
             .map_or_else(|| self.dummy.clone(), |a| a.hash.clone());
@@ -235,7 +296,13 @@ mod tests {
             ),
         ];
         for (dialect, kind, login, password) in cases {
-            let dir = Directory::build(dialect, HashCost::Low, HashPool::new(1, 0)).unwrap();
+            let dir = Directory::build(
+                dialect,
+                HashCost::Low,
+                HashPool::new(1, 0),
+                Weaknesses::default(),
+            )
+            .unwrap();
             assert!(matches!(
                 dir.authenticate(kind, login, password).await,
                 Ok(Authentication::Ok(_))
@@ -254,7 +321,13 @@ mod tests {
     #[tokio::test]
     async fn a_full_pool_refuses_known_and_unknown_users_alike() {
         let pool = HashPool::new(1, 0);
-        let dir = Directory::build(Dialect::RailsJwt, HashCost::Low, pool.clone()).unwrap();
+        let dir = Directory::build(
+            Dialect::RailsJwt,
+            HashCost::Low,
+            pool.clone(),
+            Weaknesses::default(),
+        )
+        .unwrap();
         // Occupy the only worker until released.
         let (release, gate) = std::sync::mpsc::channel::<()>();
         let (started, running) = tokio::sync::oneshot::channel::<()>();
@@ -284,10 +357,76 @@ mod tests {
         ));
     }
 
+    /// `timing-leak` answers an unknown user without any verification: with the only worker
+    /// busy and no queue, the clean directory is overloaded for an unknown user, the leaky one
+    /// answers at once.
+    #[tokio::test]
+    async fn timing_leak_skips_the_dummy_hash() {
+        for (leak, unknown_overloaded) in [(false, true), (true, false)] {
+            let pool = HashPool::new(1, 0);
+            let weak = Weaknesses {
+                timing_leak: leak,
+                ..Weaknesses::default()
+            };
+            let dir =
+                Directory::build(Dialect::RailsJwt, HashCost::Low, pool.clone(), weak).unwrap();
+            let (release, gate) = std::sync::mpsc::channel::<()>();
+            let (started, running) = tokio::sync::oneshot::channel::<()>();
+            let busy = tokio::spawn(async move {
+                pool.run(move |_| {
+                    let _ = started.send(());
+                    let _ = gate.recv_timeout(std::time::Duration::from_secs(5));
+                })
+                .await
+            });
+            running.await.unwrap();
+            let r = dir
+                .authenticate(Kind::User, "nobody@example.com", "x")
+                .await;
+            assert_eq!(matches!(r, Err(PoolError::Overloaded)), unknown_overloaded);
+            assert!(matches!(
+                dir.authenticate(Kind::User, "foo@bar.com", "x").await,
+                Err(PoolError::Overloaded)
+            ));
+            release.send(()).unwrap();
+            assert!(busy.await.unwrap().is_ok());
+        }
+    }
+
+    #[tokio::test]
+    async fn failed_logins_lock_the_name_unless_no_lockout() {
+        for no_lockout in [false, true] {
+            let weak = Weaknesses {
+                no_lockout,
+                ..Weaknesses::default()
+            };
+            let dir = Directory::build(Dialect::RailsJwt, HashCost::Low, HashPool::new(1, 8), weak)
+                .unwrap();
+            for _ in 0..super::super::throttle::THRESHOLD {
+                let r = dir.authenticate(Kind::User, LOCKOUT_LOGIN, "wrong").await;
+                assert!(matches!(r, Ok(Authentication::WrongPassword)));
+            }
+            let r = dir
+                .authenticate(Kind::User, LOCKOUT_LOGIN, LOCKOUT_PASSWORD)
+                .await;
+            assert_eq!(matches!(r, Ok(Authentication::Throttled(_))), !no_lockout);
+            // Other names are not affected.
+            assert!(matches!(
+                dir.authenticate(Kind::User, "foo@bar.com", "foobar").await,
+                Ok(Authentication::Ok(_))
+            ));
+        }
+    }
+
     #[test]
     fn drf_profiles_match_the_document() {
-        let dir =
-            Directory::build(Dialect::DrfSessions, HashCost::Low, HashPool::new(1, 0)).unwrap();
+        let dir = Directory::build(
+            Dialect::DrfSessions,
+            HashCost::Low,
+            HashPool::new(1, 0),
+            Weaknesses::default(),
+        )
+        .unwrap();
         let user = dir
             .by_id(Kind::User, 5)
             .and_then(|a| a.profile.clone())

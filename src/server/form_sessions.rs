@@ -208,9 +208,14 @@ async fn create(State(st): St, headers: HeaderMap, body: Body) -> Reply {
             return errors(StatusCode::NOT_FOUND, vec![err]);
         }
         Ok(Authentication::UnknownUser | Authentication::WrongPassword) => return unauthorized(),
+        Ok(Authentication::Throttled(left)) => return app.throttled(left),
         Err(e) => return app.login_failed(&e),
     };
-    let secret = tokens::opaque();
+    // `session-fixation`: a session cookie the client brought becomes the session.
+    let planted = session_cookie(&headers)
+        .filter(|_| app.has(Fault::SessionFixation))
+        .map(str::to_owned);
+    let secret = planted.unwrap_or_else(|| app.opaque_token());
     let cookie = format!("{COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict");
     st.sessions.insert(secret, account.id);
     let body = if app.has(Fault::SchemaDrift) {

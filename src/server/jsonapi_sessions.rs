@@ -17,7 +17,6 @@ use super::body;
 use super::conditional::{EntityTag, Evaluation, ResourceState};
 use super::fixture::{Authentication, Kind};
 use super::negotiation::{Consumes, Produces, JSONAPI};
-use super::tokens;
 use super::Fault;
 
 /// A live session: its id is its secret.
@@ -157,6 +156,7 @@ async fn create(State(st): St, method: Method, headers: HeaderMap, body: Body) -
             return errors(StatusCode::UNAUTHORIZED, vec![err])
                 .header(header::WWW_AUTHENTICATE, "Session realm=\"sessions\"");
         }
+        Ok(Authentication::Throttled(left)) => return app.throttled(left),
         Err(e) => return app.login_failed(&e),
     };
     // The collection has no representation: If-Match is false, If-None-Match: * true, dates ignored.
@@ -169,7 +169,7 @@ async fn create(State(st): St, method: Method, headers: HeaderMap, body: Body) -
         );
         return errors(StatusCode::PRECONDITION_FAILED, vec![err]);
     }
-    let id = tokens::opaque();
+    let id = app.opaque_token();
     let created = now_seconds();
     let link = format!("/v1/sessions/{id}");
     let mut data = json!({

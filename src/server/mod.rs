@@ -25,6 +25,7 @@ mod passwords;
 mod pool;
 mod rails_jwt;
 mod sessions_service;
+mod throttle;
 mod tls;
 mod tls_listener;
 mod tokens;
@@ -127,6 +128,9 @@ pub struct ServerConfig {
     /// Also serve the server's own counters as Prometheus text at `GET /metrics` on this address
     /// (plain HTTP, its own listener; [`metrics`]).
     pub metrics_addr: Option<SocketAddr>,
+    /// How long tokens and sessions live, where the dialect's credentials expire (rails-jwt and
+    /// drf-sessions JWTs, sessions-service API keys); `None`: the documented lifetime.
+    pub token_ttl: Option<Duration>,
 }
 
 impl ServerConfig {
@@ -144,6 +148,7 @@ impl ServerConfig {
             hash_queue: hash_workers.saturating_mul(QUEUE_PER_WORKER),
             tls: None,
             metrics_addr: None,
+            token_ttl: None,
         }
     }
 }

@@ -77,12 +77,13 @@ async fn create(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> 
         Ok(Authentication::UnknownUser | Authentication::WrongPassword) => {
             return message(StatusCode::UNAUTHORIZED, "Invalid credentials");
         }
+        Ok(Authentication::Throttled(left)) => return app.throttled(left),
         Err(e) => return app.login_failed(&e),
     };
     let claims = Claims {
         user_id: account.id,
-        exp: tokens::unix_seconds(SystemTime::now() + TOKEN_TTL),
-        jti: tokens::jti(),
+        exp: tokens::unix_seconds(SystemTime::now() + app.token_ttl(TOKEN_TTL)),
+        jti: app.jti(),
     };
     let Ok(token) = app.jwt.issue(&claims) else {
         return app.standard_error(StatusCode::INTERNAL_SERVER_ERROR);

@@ -17,7 +17,6 @@ use super::app::{now_seconds, rfc3339, App, Reply};
 use super::body;
 use super::fixture::{Authentication, Kind};
 use super::negotiation::{Consumes, Produces, JSON};
-use super::tokens;
 use super::Fault;
 
 /// How long an API key lives.
@@ -102,16 +101,17 @@ async fn create(State(st): St, headers: HeaderMap, body: Body) -> Reply {
             )
             .header(header::WWW_AUTHENTICATE, CHALLENGE);
         }
+        Ok(Authentication::Throttled(left)) => return app.throttled(left),
         Err(e) => return app.login_failed(&e),
     };
     let created = now_seconds();
-    let expires = created + SESSION_TTL;
-    let api_key = tokens::opaque();
+    let expires = created + app.token_ttl(SESSION_TTL);
+    let api_key = app.opaque_token();
     let (session_id, id_value) = if app.has(Fault::SchemaDrift) {
         let n = st.counter.fetch_add(1, Ordering::Relaxed) + 1;
         (n.to_string(), json!(n))
     } else {
-        let id = tokens::opaque();
+        let id = app.opaque_token();
         (id.clone(), Value::String(id))
     };
     let response = json!({
@@ -172,7 +172,7 @@ async fn destroy(
     let Some(grant) = st.keys.get(key).map(|g| g.clone()) else {
         return invalid();
     };
-    if grant.expires <= SystemTime::now() {
+    if app.expired(grant.expires) {
         st.keys.remove(key);
         return invalid();
     }

@@ -103,9 +103,72 @@ impl JwtKeys {
     }
 
     /// Checks signature, algorithm and `exp`, and returns the claims.
+    #[cfg(test)]
     pub(crate) fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<C, TokenError> {
-        Ok(jsonwebtoken::decode::<C>(token, &self.decoding, &self.validation)?.claims)
+        self.verify_lax(token, Lax::default())
     }
+
+    /// [`JwtKeys::verify`] minus the checks the fault switches turn off.
+    pub(crate) fn verify_lax<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        lax: Lax,
+    ) -> Result<C, TokenError> {
+        let mut validation = self.validation.clone();
+        if lax.no_expiry {
+            validation.validate_exp = false;
+            validation.required_spec_claims.clear();
+        }
+        if lax.alg_none && header_alg(token).as_deref() == Some("none") {
+            // `alg-none`: the unsigned token's payload is taken as it is.
+            return unsigned_claims(token, &validation);
+        }
+        if lax.no_signature {
+            // `no-signature-check`: any header that parses (`none` does not) and any signature.
+            jsonwebtoken::decode_header(token)?;
+            return unsigned_claims(token, &validation);
+        }
+        Ok(jsonwebtoken::decode::<C>(token, &self.decoding, &validation)?.claims)
+    }
+}
+
+/// Verification steps a fault switch turns off.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Lax {
+    /// `alg-none`: a token whose header says `none` needs no signature.
+    pub alg_none: bool,
+    /// `no-signature-check`: the signature is not verified.
+    pub no_signature: bool,
+    /// `no-expiry`: `exp` is not checked.
+    pub no_expiry: bool,
+}
+
+/// The `alg` of a JWT's header, if it decodes.
+fn header_alg(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    let bytes = URL_SAFE_NO_PAD.decode(header).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("alg")?.as_str().map(str::to_owned)
+}
+
+/// The payload of an unsigned token, with `exp` checked unless `validation` says not to.
+fn unsigned_claims<C: DeserializeOwned>(
+    token: &str,
+    validation: &Validation,
+) -> Result<C, TokenError> {
+    let invalid = || TokenError(jsonwebtoken::errors::ErrorKind::InvalidToken.into());
+    let payload = token.split('.').nth(1).ok_or_else(invalid)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid())?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if validation.validate_exp {
+        let exp = value.get("exp").and_then(serde_json::Value::as_u64);
+        if exp.is_none_or(|exp| exp < unix_seconds(SystemTime::now())) {
+            return Err(TokenError(
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature.into(),
+            ));
+        }
+    }
+    serde_json::from_value(value).map_err(|_| invalid())
 }
 
 #[cfg(test)]
@@ -170,6 +233,49 @@ mod tests {
             .unwrap();
         assert!(keys.verify::<Claims>(&expired).is_err());
         assert!(keys.verify::<Claims>("garbage").is_err());
+    }
+
+    #[test]
+    fn lax_verification_accepts_only_what_the_fault_allows() {
+        let keys = JwtKeys::random();
+        let now = unix_seconds(SystemTime::now());
+        let claims = Claims {
+            user_id: 1,
+            exp: now + 60,
+            jti: jti(),
+        };
+        let token = keys.issue(&claims).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+            parts[1]
+        );
+        let other_key = JwtKeys::random().issue(&claims).unwrap();
+        let expired = keys
+            .issue(&Claims {
+                exp: now - 5,
+                ..claims
+            })
+            .unwrap();
+        let strict = Lax::default();
+        let alg_none = Lax {
+            alg_none: true,
+            ..strict
+        };
+        let no_sig = Lax {
+            no_signature: true,
+            ..strict
+        };
+        let no_exp = Lax {
+            no_expiry: true,
+            ..strict
+        };
+        let ok = |t: &str, lax| keys.verify_lax::<Claims>(t, lax).is_ok();
+        assert!(ok(&token, strict));
+        assert!(!ok(&none, strict) && ok(&none, alg_none) && !ok(&none, no_sig));
+        assert!(!ok(&other_key, strict) && ok(&other_key, no_sig) && !ok(&other_key, alg_none));
+        assert!(!ok(&expired, strict) && ok(&expired, no_exp) && !ok(&expired, no_sig));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod model;
 pub mod needs;
 pub mod profile;
 pub mod resolve;
+pub mod security;
 pub mod template;
 pub mod validate;
 

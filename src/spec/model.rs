@@ -459,6 +459,19 @@ pub struct Expect {
     /// one alternative does (an alternative has no `any_of` of its own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub any_of: Vec<Expect>,
+    // ---- session security (issue 15; `super::security`) ----
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_forgery: Option<JwtForgery>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_entropy: Option<TokenEntropy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing_same_as: Option<TimingSameAs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<Expiry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixation: Option<Fixation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lockout: Option<Lockout>,
 }
 
 impl Expect {
@@ -665,6 +678,121 @@ pub struct SameAs {
     pub step: String,
     /// Parts to compare: `status`, `body`, or `header:NAME`.
     pub compare: Vec<String>,
+}
+
+// ---- session security (issue 15): the attacks of a step, `docs/spec-format.md` "Session security";
+// run by `src/check/attack.rs`, judged by `src/check/checks/security.rs` ----
+
+/// Bounds of the counts a spec may ask for (also in the JSON Schema).
+pub const MAX_LOGINS: u32 = 100;
+pub const MAX_SAMPLES: u32 = 200;
+pub const MAX_ATTEMPTS: u32 = 200;
+/// Longest wait of an `expiry` case, in seconds.
+pub const MAX_WAIT_SECS: u64 = 10;
+
+impl Expect {
+    /// Whether the step asks for any security attack (they run after its own checks held).
+    pub fn has_attack(&self) -> bool {
+        self.jwt_forgery.is_some()
+            || self.token_entropy.is_some()
+            || self.timing_same_as.is_some()
+            || self.expiry.is_some()
+            || self.fixation.is_some()
+            || self.lockout.is_some()
+    }
+}
+
+/// `jwt_forgery`: the step's request is sent again with the JWT `token` (a capture or variable
+/// the request uses) replaced by forgeries of it; each must be refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtForgery {
+    /// The name of the value holding the JWT (`access`).
+    pub token: String,
+    /// The statuses that count as refused (default 401 or 403).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<StatusExpect>,
+}
+
+/// `token_entropy`: the step's request (a login) is sent `logins` times in all; the capture
+/// `token` of each answer is collected and judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenEntropy {
+    /// A capture of this step (the operation's or the step's own).
+    pub token: String,
+    /// How many logins in all (this step's included); default 20, at most [`MAX_LOGINS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logins: Option<u32>,
+    /// The least estimated random bits per token; default 128 (ASVS 5.0 V7.2.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_bits: Option<u32>,
+}
+
+/// `timing_same_as`: the requests of the earlier named step and of this one are sent
+/// alternately, `samples` times each, and their latencies compared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimingSameAs {
+    /// `name` of an earlier step of the case (the wrong-password login).
+    pub step: String,
+    /// Samples of each request; default 25, at least 5, at most [`MAX_SAMPLES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u32>,
+    /// The smallest difference of the medians that counts, in milliseconds (default 0.2); the
+    /// difference must also be at least `min_ratio` of the faster median.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_difference_ms: Option<f64>,
+    /// Default 0.25.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_ratio: Option<f64>,
+    /// Significance level of the Mann–Whitney U test (default 0.001).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+}
+
+/// `expiry`: after the token's lifetime the step's request is sent again and must be refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expiry {
+    /// The name of the value holding the token the request uses.
+    pub token: String,
+    /// When the token expires (templated): an RFC 3339 time or Unix seconds. Without it (and
+    /// without `lifetime`) the token must be a JWT with `exp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// How long the token lives from this step (templated duration, `2s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime: Option<String>,
+    /// The longest the case may wait (a duration, at most 10 s; default 10 s); a longer lifetime
+    /// skips the case with the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait: Option<String>,
+    /// The statuses that count as refused (default 401 or 403).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<StatusExpect>,
+}
+
+/// `fixation` (cookie sessions): the step's login is sent again carrying a session cookie the
+/// attacker chose; the answer must set a session cookie of another value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixation {
+    /// The session cookie's name.
+    pub cookie: String,
+}
+
+/// `lockout` (intrusive): the step's login is sent `attempts` times with the `wrong` values,
+/// then once as written; throttling must show (429, 423, 503 with `Retry-After`, or a slowdown).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lockout {
+    /// Variable values of the failing attempts (templated): `{"password": "wrong"}`.
+    pub wrong: IndexMap<String, String>,
+    /// How many failing attempts at most (default 50, at most [`MAX_ATTEMPTS`]); they stop at the
+    /// first throttled answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
 }
 
 fn is_false(b: &bool) -> bool {

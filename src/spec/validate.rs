@@ -415,6 +415,7 @@ impl<'s> Validator<'s> {
                 .names
                 .extend(spec.variables.keys().map(String::as_str));
             self.check_case_defaults(case, c, &scope);
+            self.check_intrusive(case, c);
             let mut step_names: HashMap<&str, usize> = HashMap::new();
             for (s, step) in case.steps.iter().enumerate() {
                 let base = format!("/cases/{c}/steps/{s}");
@@ -604,6 +605,7 @@ impl<'s> Validator<'s> {
         here.names.extend(scope.names.iter().copied());
 
         self.check_expect(&step.expect, &format!("{base}/expect"), &here, earlier);
+        self.check_security(step, base, &here, earlier);
     }
 
     /// The called operation's templates (and the spec-wide headers it sends) must be defined.
@@ -846,6 +848,138 @@ impl<'s> Validator<'s> {
                     );
                 }
             }
+        }
+    }
+}
+
+// ---- session security (issue 15): the attacks of a step ----
+
+impl<'s> Validator<'s> {
+    /// Checks the security expectations of `step` (at `base`, the step's pointer).
+    pub(super) fn check_security(
+        &mut self,
+        step: &'s Step,
+        base: &str,
+        here: &Scope<'_>,
+        earlier: &HashMap<&str, usize>,
+    ) {
+        let expect = &step.expect;
+        let at = format!("{base}/expect");
+        let known = |this: &mut Self, name: &str, pointer: String| {
+            if !here.knows(name) {
+                let hint = did_you_mean(name, here.names.iter().copied());
+                this.problem(
+                    pointer,
+                    format!(
+                        "`{}` is not a variable nor captured by this or an earlier step{hint}",
+                        clip(name, 40)
+                    ),
+                );
+            }
+        };
+        if let Some(f) = &expect.jwt_forgery {
+            known(self, &f.token, format!("{at}/jwt_forgery/token"));
+        }
+        if let Some(e) = &expect.expiry {
+            known(self, &e.token, format!("{at}/expiry/token"));
+            let mut tpls = Vec::new();
+            for (key, v) in [("expires_at", &e.expires_at), ("lifetime", &e.lifetime)] {
+                if let Some(text) = v {
+                    tpls.push(Tpl {
+                        pointer: format!("{at}/expiry/{key}"),
+                        text,
+                    });
+                }
+            }
+            self.check_names(
+                &tpls,
+                here,
+                "not a spec variable, a built-in, a `with` key, or a capture so far",
+            );
+            if e.expires_at.is_some() && e.lifetime.is_some() {
+                self.problem(
+                    format!("{at}/expiry"),
+                    "give at most one of `expires_at` and `lifetime`".to_owned(),
+                );
+            }
+            if let Some(m) = &e.max_wait {
+                match humantime::parse_duration(m.trim()) {
+                    Ok(d) if d.as_secs_f64() <= super::model::MAX_WAIT_SECS as f64 => {}
+                    Ok(_) => self.problem(
+                        format!("{at}/expiry/max_wait"),
+                        format!(
+                            "`{}` is longer than the {} s a case may wait",
+                            clip(m, 20),
+                            super::model::MAX_WAIT_SECS
+                        ),
+                    ),
+                    Err(err) => self.problem(
+                        format!("{at}/expiry/max_wait"),
+                        format!("`{}` is not a duration ({err})", clip(m, 20)),
+                    ),
+                }
+            }
+        }
+        if let Some(e) = &expect.token_entropy {
+            let ops = self.spec.operations.get(&step.call);
+            let captured = step.capture.contains_key(&e.token)
+                || ops.is_some_and(|op| op.capture.contains_key(&e.token));
+            if !captured {
+                let names: BTreeSet<&str> = step
+                    .capture
+                    .keys()
+                    .chain(ops.into_iter().flat_map(|op| op.capture.keys()))
+                    .map(String::as_str)
+                    .collect();
+                self.problem(
+                    format!("{at}/token_entropy/token"),
+                    format!(
+                        "`{}` is not captured by this step (its captures: {})",
+                        clip(&e.token, 40),
+                        quote_list(names)
+                    ),
+                );
+            }
+        }
+        if let Some(t) = &expect.timing_same_as {
+            if !earlier.contains_key(t.step.as_str()) {
+                let names: BTreeSet<&str> = earlier.keys().copied().collect();
+                self.problem(
+                    format!("{at}/timing_same_as/step"),
+                    format!(
+                        "`{}` is not the name of an earlier step of this case (earlier named steps: {})",
+                        clip(&t.step, 40),
+                        quote_list(names)
+                    ),
+                );
+            }
+        }
+        if let Some(l) = &expect.lockout {
+            let mut tpls = Vec::new();
+            for (k, v) in &l.wrong {
+                tpls.push(Tpl {
+                    pointer: ptr(&format!("{at}/lockout/wrong"), k),
+                    text: v,
+                });
+            }
+            self.check_names(
+                &tpls,
+                here,
+                "not a spec variable, a built-in, or a capture so far",
+            );
+        }
+    }
+
+    /// A case with a `lockout` expectation must be tagged `intrusive` (it is then never run
+    /// against an outside target unless asked for).
+    pub(super) fn check_intrusive(&mut self, case: &super::model::Case, c: usize) {
+        let locks = case.steps.iter().any(|s| s.expect.lockout.is_some());
+        if locks && !case.tags.iter().any(|t| t == "intrusive") {
+            self.problem(
+                format!("/cases/{c}/tags"),
+                "a case with a `lockout` expectation can lock real accounts: tag it `intrusive`"
+                    .to_owned(),
+            );
         }
     }
 }

@@ -91,8 +91,9 @@ async fn jsonapi_fingerprint(api: &Api) -> Fingerprint {
             .to_string();
         (r.clone(), id, etag_of(&r.body))
     };
-    let (r, _, _) = session().await;
+    let (r, sid, _) = session().await;
     login_observations(&mut fp, &r);
+    fp.insert("sec.token", token_shape(&sid));
     fp.insert("login.etag", etag_kind(&r));
     fp.insert("login.body", shape(&r.json()["data"]));
     let wrong = create(api, &doc(EMAIL, "wrong"), &[]).await;
@@ -133,6 +134,10 @@ async fn service_fingerprint(api: &Api) -> Fingerprint {
     let r = create(api, &good, &[]).await;
     login_observations(&mut fp, &r);
     fp.insert("login.body", shape(&r.json()));
+    fp.insert(
+        "sec.token",
+        token_shape(r.json()["apiKey"].as_str().unwrap_or_default()),
+    );
     let wrong = create(api, &creds(EMAIL, "wrong"), &[]).await;
     let unknown = create(api, &creds("nobody@example.com", PASSWORD), &[]).await;
     bad_observations(&mut fp, &wrong, &unknown);
@@ -170,6 +175,16 @@ async fn rails_fingerprint(api: &Api) -> Fingerprint {
     let mut fp = Fingerprint::new();
     let r = rails::login(api, rails::GOOD).await;
     login_observations(&mut fp, &r);
+    let body = r.json();
+    let token = body["auth_token"].as_str().or(body["token"].as_str());
+    let token = token.unwrap_or_default().to_string();
+    fp.insert("sec.token", jti_shape(&token));
+    // 40 wrong passwords of the lockout account, then its correct one.
+    for _ in 0..40 {
+        rails::login(api, "email=lockout%40example.com&password=wrong").await;
+    }
+    let after = rails::login(api, "email=lockout%40example.com&password=lockout-password").await;
+    fp.insert("sec.lockout", class(&after));
     fp.insert("login.etag", etag_kind(&r));
     fp.insert("login.body", shape(&r.json()));
     fp.insert(
@@ -193,6 +208,13 @@ async fn form_fingerprint(api: &Api) -> Fingerprint {
     let good = create_doc(EMAIL, PASSWORD);
     let r = create(api, &good, &[]).await;
     login_observations(&mut fp, &r);
+    fp.insert("sec.token", token_shape(&form::cookie_pair(&r)));
+    let planted = "_form_session=planted-by-an-attacker";
+    let fixed = create(api, &good, &[("cookie", planted)]).await;
+    fp.insert(
+        "sec.fixation",
+        (form::cookie_pair(&fixed) == planted).to_string(),
+    );
     fp.insert("login.body", String::from_utf8_lossy(&r.body).into_owned());
     fp.insert("login.cookie", r.header("set-cookie").is_some().to_string());
     let wrong = create(api, &create_doc(EMAIL, "wrong"), &[]).await;
@@ -225,6 +247,11 @@ async fn drf_fingerprint(api: &Api) -> Fingerprint {
     login_observations(&mut fp, &r);
     fp.insert("login.body", shape(&r.json()));
     let token = r.json()["access"].as_str().unwrap_or_default().to_string();
+    fp.insert("sec.token", jti_shape(&token));
+    let forged = forgeries(&token);
+    for (key, forged) in [("sec.alg_none", &forged.0), ("sec.forged_sig", &forged.1)] {
+        fp.insert(key, class(&list(api, LIST, Some(forged), &[]).await));
+    }
     let wrong = login_user(api, USER.0, "wrong", "agent").await;
     let unknown = login_user(api, "nobody@example.com", USER.1, "agent").await;
     bad_observations(&mut fp, &wrong, &unknown);
@@ -312,6 +339,39 @@ async fn drf_fingerprint(api: &Api) -> Fingerprint {
     fp
 }
 
+/// An opaque token's shape: its length and whether it is a short counter.
+fn token_shape(token: &str) -> String {
+    format!("{} chars", token.len())
+}
+
+/// The shape of a JWT's `jti`.
+fn jti_shape(token: &str) -> String {
+    if token.split('.').count() != 3 {
+        return "no token".into();
+    }
+    let jti = super::jwt_claims(token)["jti"].clone();
+    token_shape(jti.as_str().unwrap_or_default())
+}
+
+/// Two forgeries of `token`: its payload unsigned under `alg: none`, and its payload with another
+/// token's header and signature spliced in (`a.b.c` → `a.B.c`: a payload byte changed, the old
+/// signature kept).
+fn forgeries(token: &str) -> (String, String) {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let parts: Vec<&str> = token.split('.').collect();
+    let (header, payload, signature) = (parts[0], parts[1], parts[2]);
+    let none = format!(
+        "{}.{payload}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#)
+    );
+    let mut claims = super::jwt_claims(token);
+    claims["exp"] = json!(super::unix_now() + 7 * 24 * 3600);
+    let changed = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let tampered = format!("{header}.{changed}.{signature}");
+    (none, tampered)
+}
+
 async fn fingerprint(dialect: Dialect, faults: &[Fault]) -> Fingerprint {
     let api = Api::start(dialect, faults).await;
     let fp = match dialect {
@@ -385,6 +445,17 @@ fn expected(dialect: Dialect, fault: Fault) -> BTreeSet<&'static str> {
             DrfSessions => vec!["cond.if_match_weak"],
             _ => vec![],
         },
+        // Only drf verifies JWTs (rails-jwt has no endpoint that takes its token).
+        Fault::AlgNone if dialect == DrfSessions => vec!["sec.alg_none"],
+        Fault::NoSignatureCheck if dialect == DrfSessions => vec!["sec.forged_sig"],
+        Fault::AlgNone | Fault::NoSignatureCheck => vec![],
+        Fault::WeakTokens => vec!["sec.token"],
+        Fault::SessionFixation if dialect == FormSessions => vec!["sec.fixation"],
+        Fault::NoLockout if dialect == RailsJwt => vec!["sec.lockout"],
+        // Timing (`timing-leak`) and expiry (`no-expiry`, with `--token-ttl`) are not visible in
+        // one pass of the main flows; `timing_leak_skips_the_dummy_hash` (unit) and
+        // `no_expiry_keeps_expired_credentials_valid` below show them.
+        Fault::TimingLeak | Fault::NoExpiry | Fault::SessionFixation | Fault::NoLockout => vec![],
     };
     keys.into_iter().collect()
 }
@@ -619,5 +690,27 @@ async fn no_revoke_keeps_every_kind_of_credential_valid() {
         assert!(r
             .header("set-cookie")
             .is_some_and(|c| c.contains("Max-Age=0")));
+    }
+}
+
+#[tokio::test]
+async fn no_expiry_keeps_expired_credentials_valid() {
+    use sessionspec::server::ServerConfig;
+    for faults in [vec![], vec![Fault::NoExpiry]] {
+        let mut config = ServerConfig::new(Dialect::DrfSessions);
+        config.faults.clone_from(&faults);
+        config.token_ttl = Some(Duration::from_secs(1));
+        let api = Api::start_with(config).await;
+        let r = drf::login_user(&api, drf::USER.0, drf::USER.1, "agent").await;
+        let token = r.json()["access"].as_str().unwrap_or_default().to_string();
+        let exp = super::jwt_claims(&token)["exp"].as_u64().unwrap_or(0);
+        assert!(exp <= super::unix_now() + 1, "--token-ttl 1s sets exp");
+        let fresh = drf::list(&api, "/sessions/session-user-l/5/", Some(&token), &[]).await;
+        assert_eq!(fresh.status, 200);
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let old = drf::list(&api, "/sessions/session-user-l/5/", Some(&token), &[]).await;
+        let want = if faults.is_empty() { 401 } else { 200 };
+        assert_eq!(old.status, want, "{faults:?}");
+        api.server.shutdown().await;
     }
 }

@@ -13,6 +13,7 @@ pub mod jsonapi;
 pub mod jwt;
 pub mod rfc9110;
 pub mod same_as;
+pub mod security;
 pub mod status;
 
 use std::collections::HashMap;
