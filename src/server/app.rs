@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use super::conditional::{self, EntityTag, Evaluation, Preconditions, ResourceState};
 use super::faults::{FaultSet, SLOW_LOGIN};
-use super::metrics::{self, ServerMetrics};
 use super::fixture::{Directory, Weaknesses};
+use super::metrics::{self, ServerMetrics};
 use super::negotiation::{self, Consumes, Produces, JSON, JSONAPI};
 use super::pool::{HashPool, PoolError};
 use super::tokens::{self, JwtKeys};
