@@ -16,11 +16,13 @@ pub enum DocumentKind {
     Scenario,
 }
 
-/// One file's result: a one-line summary, or every problem, one line each.
+/// One file's result: a one-line summary, or every problem, one line each; and warnings, which
+/// do not make the file invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileLint {
     pub path: PathBuf,
     pub result: Result<String, Vec<String>>,
+    pub warnings: Vec<String>,
 }
 
 /// Every file's result, in plan order.
@@ -42,9 +44,13 @@ pub fn run(plan: &LintPlan) -> LintOutcome {
         files: plan
             .files
             .iter()
-            .map(|path| FileLint {
-                path: path.clone(),
-                result: lint_file(path),
+            .map(|path| {
+                let (result, warnings) = lint_file(path);
+                FileLint {
+                    path: path.clone(),
+                    result,
+                    warnings,
+                }
             })
             .collect(),
     }
@@ -71,13 +77,26 @@ pub fn kind_of(text: &str) -> DocumentKind {
     }
 }
 
-/// Lints one file as what its content says it is.
-pub fn lint_file(path: &Path) -> Result<String, Vec<String>> {
-    let bytes = crate::document::read_file(path).map_err(|e| vec![e.to_string()])?;
+/// Lints one file as what its content says it is: its result and its warnings.
+pub fn lint_file(path: &Path) -> (Result<String, Vec<String>>, Vec<String>) {
+    let bytes = match crate::document::read_file(path) {
+        Ok(b) => b,
+        Err(e) => return (Err(vec![e.to_string()]), Vec::new()),
+    };
     let text = String::from_utf8_lossy(&bytes);
     match kind_of(&text) {
-        DocumentKind::Scenario => crate::load::loader::lint_scenario_file(path),
-        DocumentKind::Spec => crate::spec::lint::lint_spec_file(path),
+        DocumentKind::Scenario => (crate::load::loader::lint_scenario_file(path), Vec::new()),
+        DocumentKind::Spec => match crate::spec::lint::lint_spec_file(path) {
+            Ok(linted) => (Ok(linted.summary), linted.warnings),
+            Err(errors) => (Err(errors), Vec::new()),
+        },
+    }
+}
+
+impl LintOutcome {
+    /// How many warnings all files have.
+    pub fn warnings(&self) -> usize {
+        self.files.iter().map(|f| f.warnings.len()).sum()
     }
 }
 

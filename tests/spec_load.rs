@@ -549,3 +549,40 @@ mod when_conditions {
         );
     }
 }
+
+/// A secret in a URL (ASVS V14.2.1) is a lint warning at the operation's `path` or `query`
+/// value, not an error; secrets in headers and bodies, and plain values in URLs, are not.
+#[test]
+fn lint_warns_of_secrets_in_urls() {
+    use sessionspec::spec::lint::warnings;
+    use sessionspec::spec::load::load_spec_str;
+    let text = String::from_utf8(read(Path::new("tests/broken-specs/duplicate-case-id.json")))
+        .expect("UTF-8")
+        .replace("\"id\": \"login-ok\"", "\"id\": \"login-once\"")
+        .replacen("\"id\": \"login-once\"", "\"id\": \"login-ok\"", 1);
+    let clean = load_spec_str(Path::new("x.json"), &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(warnings(&clean), Vec::<String>::new());
+
+    let leaky = text
+        .replace(
+            "\"path\": \"/login\"",
+            "\"path\": \"/login/{{email}}\",\n      \"query\": { \"pw\": \"{{password}}\" }",
+        )
+        .replace("\"path\": \"/session\"", "\"path\": \"/session/{{token}}\"");
+    let leaky = load_spec_str(Path::new("x.json"), &leaky).unwrap_or_else(|e| panic!("{e}"));
+    let found = warnings(&leaky);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].starts_with("x.json:19:24: /operations/login/query/pw: the secret `password` is in the URL query of operation `login`"),
+        "{}",
+        found[0]
+    );
+    assert!(found[0].contains("V14.2.1"), "{}", found[0]);
+    assert!(
+        found[1].contains(
+            "/operations/logout/path: the secret `token` is in the URL path of operation `logout`"
+        ),
+        "{}",
+        found[1]
+    );
+}

@@ -34,6 +34,9 @@ pub fn run(args: LintArgs) -> u8 {
     };
     let outcome = crate::lint::run(&plan);
     for file in &outcome.files {
+        for w in &file.warnings {
+            eprintln!("warning: {w}");
+        }
         match &file.result {
             Ok(summary) => println!("ok   {} ({summary})", file.path.display()),
             Err(errors) => {
