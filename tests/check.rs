@@ -14,7 +14,7 @@ use sessionspec::check::{run, run_specs, stop_channel, CheckPlan, Quiet, StopRea
 use sessionspec::report::{
     compatibility_table, write_json, write_terminal, CompatVerdict, TerminalOptions,
 };
-use sessionspec::server::{self, Dialect, Fault, HashCost, ServerConfig};
+use sessionspec::server::{self, Dialect, Fault, HashCost, ServerConfig, Variant};
 use sessionspec::spec::{load_spec, load_spec_str, spec_files, LoadedSpec};
 
 use crate::support;
@@ -242,6 +242,7 @@ fault_tests! {
     fault_no_expiry => "no-expiry",
     fault_session_fixation => "session-fixation",
     fault_no_lockout => "no-lockout",
+    fault_alg_confusion => "alg-confusion",
 }
 
 #[test]
@@ -303,6 +304,55 @@ async fn target_url_checks_a_separately_started_server() {
     ));
     assert!(terminal_text(&outcome).contains("compatib"));
     server.shutdown().await;
+}
+
+/// An outside target whose JWTs are ES256: without its public key the algorithm-confusion
+/// forgery cannot be tried, so the forgery case is skipped with the reason (not passed); with the
+/// key (`--var jwt_public_key=...`, here without its final newline, as `$(cat key.pem)` gives
+/// it) the case runs and passes against the correct server, and fails against `alg-confusion`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_es256_target_needs_its_public_key_for_the_confusion_forgery() {
+    const CASE: &str = "jwt-forgery-refused";
+    for fault in [None, Some(Fault::AlgConfusion)] {
+        let mut config = ServerConfig::new(Dialect::DrfSessions);
+        config.variants = vec![Variant::Es256Tokens];
+        config.faults = fault.into_iter().collect();
+        let server = server::start(config).await.expect("the server starts");
+        let pem = server
+            .jwt_public_key()
+            .expect("an ES256 server has a public key");
+        let mut plan = CheckPlan::new(vec![spec("drf-sessions")], Target::Url(server.base_url()));
+        plan.options.cases = vec![CASE.into()];
+        let without = run_specs(&plan).await;
+        let case = &without.specs[0].cases[0];
+        assert_eq!(case.status, CaseStatus::Skipped, "{:#?}", case.steps);
+        let reason = case.skip_reason.as_deref().unwrap_or_default();
+        assert!(
+            reason.contains("ES256-signed") && reason.contains("jwt_public_key"),
+            "{reason}"
+        );
+
+        plan.vars
+            .insert("jwt_public_key".into(), pem.trim_end().to_owned());
+        let with = run_specs(&plan).await;
+        let case = &with.specs[0].cases[0];
+        let expected = if fault.is_some() {
+            CaseStatus::Failed
+        } else {
+            CaseStatus::Passed
+        };
+        assert_eq!(case.status, expected, "{}", failures_text(&with));
+        if fault.is_some() {
+            let text = failures_text(&with);
+            assert!(
+                text.contains("jwt_forgery:public-key-hmac") && text.contains("V9.1.2"),
+                "{text}"
+            );
+            // The forged tokens are credentials: masked like the real one.
+            assert!(!text.contains("eyJ"), "{text}");
+        }
+        server.shutdown().await;
+    }
 }
 
 /// Starts `sessionspec serve` and returns the child and the URL it prints.

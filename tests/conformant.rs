@@ -75,6 +75,7 @@ variant_tests! {
     no_last_modified_passes_every_spec_strictly => Variant::NoLastModified,
     foreign_sessions_pass_every_spec_strictly => Variant::ForeignSessions,
     html_for_browsers_passes_every_spec_strictly => Variant::HtmlForBrowsers,
+    es256_tokens_pass_every_spec_strictly => Variant::Es256Tokens,
 }
 
 /// `html-for-browsers` does what it says: a browser's `Accept` gets an HTML page of the same

@@ -146,10 +146,31 @@ async fn forgery(a: &AttackRun<'_>, f: &JwtForgery, out: &mut AttackOutcome) -> 
             "the step's request does not carry it",
         )];
     }
-    let forged = match security::forgeries(&token) {
+    let public_key = match &f.public_key {
+        Some(text) => match a.vars.render(text) {
+            Ok(k) => Some(k).filter(|k| !k.trim().is_empty()),
+            Err(err) => {
+                return vec![checks::fail(
+                    "jwt_forgery:public-key-hmac",
+                    "a `public_key` to forge with",
+                    format!("`public_key` cannot be rendered: {err}"),
+                )]
+            }
+        },
+        None => None,
+    };
+    let forged = match security::forgeries(&token, public_key.as_deref()) {
         Ok(f) => f,
         Err(why) => return vec![no_value("jwt_forgery", &f.token, &why)],
     };
+    if public_key.is_none() {
+        if let Some(alg) = security::header_alg(&token).filter(|a| security::is_asymmetric(a)) {
+            out.skipped = Some(format!(
+                "the token is {alg}-signed: the algorithm-confusion forgery (HS256 keyed with the \
+                 public key) needs the target's public key as text (`--var jwt_public_key=...`)"
+            ));
+        }
+    }
     let refused = f.refused.clone().unwrap_or_else(security::default_refused);
     let mut results = Vec::new();
     for forgery in &forged {

@@ -232,6 +232,9 @@ fn repro_context<'a>(
         redactor,
     }
 }
+/// The spec variable an embedded server with asymmetric JWTs fills with its public key (PEM).
+pub const JWT_PUBLIC_KEY: &str = "jwt_public_key";
+
 /// The tag of cases that can harm a real target (`lockout`).
 pub const INTRUSIVE: &str = "intrusive";
 
@@ -282,7 +285,7 @@ async fn run_spec(
         out.cases = skipped(loaded, true);
         return out;
     }
-    let vars = match Vars::from_spec(&loaded.spec, &plan.vars, |n| plan.env.get(n).cloned()) {
+    let mut vars = match Vars::from_spec(&loaded.spec, &plan.vars, |n| plan.env.get(n).cloned()) {
         Ok(v) => v,
         Err(e) => return failed_spec(plan, loaded, e.to_string()),
     };
@@ -301,6 +304,14 @@ async fn run_spec(
     };
     if server.is_some() {
         out.target = base_url.clone();
+    }
+    // An embedded server with asymmetric JWTs publishes its public key as the spec's
+    // `jwt_public_key`, unless the command line gave one.
+    if let Some(pem) = server.as_ref().and_then(|s| s.jwt_public_key()) {
+        let declared = loaded.spec.variables.contains_key(JWT_PUBLIC_KEY);
+        if declared && vars.get(JWT_PUBLIC_KEY).is_none_or(str::is_empty) {
+            vars.set(JWT_PUBLIC_KEY, pem.to_owned(), false);
+        }
     }
     progress.spec_started(loaded, &out.target);
 

@@ -61,6 +61,10 @@ pub async fn run(args: ServeArgs, stop: &Stop) -> u8 {
         if let Some(addr) = server.metrics_addr() {
             eprintln!("metrics on http://{addr}/metrics");
         }
+        if let Some(pem) = server.jwt_public_key() {
+            // Public by design; a spec's `jwt_public_key` (`--var jwt_public_key=...`).
+            eprint!("JWTs are ES256; their public key:\n{pem}");
+        }
         let fault_list: Vec<&str> = faults.iter().map(|f| f.as_str()).collect();
         if fault_list.is_empty() {
             eprintln!("serving {dialect}; stop with Ctrl-C");

@@ -56,12 +56,19 @@ impl App {
                 .await
                 .map_err(ServerError::HashTask)?
                 .map_err(|e| ServerError::Hash(e.to_string()))?;
+        let es256 = config.variants.contains(&Variant::Es256Tokens)
+            || config.faults.contains(&Fault::AlgConfusion);
+        let jwt = if es256 {
+            JwtKeys::es256().map_err(|e| ServerError::JwtKey(e.to_string()))?
+        } else {
+            JwtKeys::random()
+        };
         Ok(App {
             dialect,
             faults: FaultSet::new(&config.faults),
             variants: VariantSet::new(&config.variants),
             directory,
-            jwt: JwtKeys::random(),
+            jwt,
             metrics: Arc::new(ServerMetrics::new()),
             requests: AtomicU64::new(0),
             token_ttl: config.token_ttl,
@@ -114,6 +121,7 @@ impl App {
                 alg_none: self.has(Fault::AlgNone),
                 no_signature: self.has(Fault::NoSignatureCheck),
                 no_expiry: self.has(Fault::NoExpiry),
+                alg_confusion: self.has(Fault::AlgConfusion),
             },
         )
     }

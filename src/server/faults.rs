@@ -55,11 +55,14 @@ pub enum Fault {
     SessionFixation,
     /// Failed logins are never throttled.
     NoLockout,
+    /// JWTs are ES256, and a token whose header says HS256 is verified with the public key's PEM
+    /// text as the HMAC secret (the algorithm-confusion attack; implies ES256 tokens).
+    AlgConfusion,
 }
 
 impl Fault {
     /// Every fault switch.
-    pub const ALL: [Fault; 21] = [
+    pub const ALL: [Fault; 22] = [
         Fault::NoRevoke,
         Fault::NoEtag,
         Fault::IgnoreIfMatch,
@@ -81,6 +84,7 @@ impl Fault {
         Fault::NoExpiry,
         Fault::SessionFixation,
         Fault::NoLockout,
+        Fault::AlgConfusion,
     ];
 
     /// The `--fault` name.
@@ -107,6 +111,7 @@ impl Fault {
             Fault::NoExpiry => "no-expiry",
             Fault::SessionFixation => "session-fixation",
             Fault::NoLockout => "no-lockout",
+            Fault::AlgConfusion => "alg-confusion",
         }
     }
 
@@ -123,7 +128,7 @@ impl fmt::Display for Fault {
 
 /// A `--fault` value that names no fault switch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown fault `{0}`; expected one of: no-revoke, no-etag, ignore-if-match, ignore-if-none-match, wrong-content-type, accept-anything, enumerate-users, wrong-status, schema-drift, cacheable-token, slow-login, flaky, cross-user-delete, weak-if-match, alg-none, no-signature-check, weak-tokens, timing-leak, no-expiry, session-fixation, no-lockout")]
+#[error("unknown fault `{0}`; expected one of: no-revoke, no-etag, ignore-if-match, ignore-if-none-match, wrong-content-type, accept-anything, enumerate-users, wrong-status, schema-drift, cacheable-token, slow-login, flaky, cross-user-delete, weak-if-match, alg-none, no-signature-check, weak-tokens, timing-leak, no-expiry, session-fixation, no-lockout, alg-confusion")]
 pub struct UnknownFault(pub String);
 
 impl FromStr for Fault {

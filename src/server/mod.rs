@@ -177,6 +177,8 @@ pub enum ServerError {
     LocalAddr(#[source] std::io::Error),
     #[error("cannot hash the fixture passwords: {0}")]
     Hash(String),
+    #[error("cannot make the JWT signing key: {0}")]
+    JwtKey(String),
     #[error("the password hashing task failed: {0}")]
     HashTask(#[source] tokio::task::JoinError),
     #[error("cannot listen for metrics on {addr}: {source} (is the port in use? pass port 0 for a free one)")]
@@ -200,6 +202,7 @@ pub struct RunningServer {
     tls: bool,
     metrics: Arc<ServerMetrics>,
     metrics_addr: Option<SocketAddr>,
+    jwt_public_key: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -234,6 +237,12 @@ impl RunningServer {
     /// The counters themselves, to read them after the server is gone.
     pub fn metrics(&self) -> Arc<ServerMetrics> {
         self.metrics.clone()
+    }
+
+    /// The public key (PEM) of the server's JWTs when they are asymmetric (the `es256-tokens`
+    /// variant, the `alg-confusion` fault): the spec variable `jwt_public_key` of embedded runs.
+    pub fn jwt_public_key(&self) -> Option<&str> {
+        self.jwt_public_key.as_deref()
     }
 
     /// Where `GET /metrics` is served, when [`ServerConfig::metrics_addr`] was set.
@@ -296,6 +305,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     };
     let app = Arc::new(app::App::build(&config).await?);
     let metrics = app.metrics.clone();
+    let jwt_public_key = app.jwt.public_pem().map(str::to_owned);
     let router = match config.dialect {
         Dialect::JsonapiSessions => jsonapi_sessions::router(app.clone()),
         Dialect::SessionsService => sessions_service::router(app.clone()),
@@ -352,6 +362,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         tls: is_tls,
         metrics,
         metrics_addr,
+        jwt_public_key,
         stop: Some(stop),
         task: Some(task),
     })

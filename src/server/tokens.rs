@@ -1,4 +1,5 @@
-//! Token material: opaque random tokens, HS256 JWTs with a random per-server key, request ids.
+//! Token material: opaque random tokens, JWTs with a random per-server key (HS256, or ES256
+//! under the `es256-tokens` variant and the `alg-confusion` fault), request ids.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -66,11 +67,15 @@ pub(crate) fn unix_seconds(t: SystemTime) -> u64 {
 #[error("jwt: {0}")]
 pub(crate) struct TokenError(#[from] jsonwebtoken::errors::Error);
 
-/// The HS256 key of one server (random, never leaves the process).
+/// The JWT key of one server (random, never leaves the process; an ES256 key's public half is
+/// published through [`JwtKeys::public_pem`]).
 pub(crate) struct JwtKeys {
+    alg: Algorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// The ES256 public key (SubjectPublicKeyInfo PEM); `None` for HS256.
+    public_pem: Option<String>,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -79,24 +84,51 @@ impl std::fmt::Debug for JwtKeys {
     }
 }
 
+fn validation(alg: Algorithm) -> Validation {
+    let mut validation = Validation::new(alg);
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp"]);
+    validation
+}
+
 impl JwtKeys {
+    /// A random 32-byte HS256 secret.
     pub(crate) fn random() -> Self {
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp"]);
         JwtKeys {
+            alg: Algorithm::HS256,
             encoding: EncodingKey::from_secret(&secret),
             decoding: DecodingKey::from_secret(&secret),
-            validation,
+            validation: validation(Algorithm::HS256),
+            public_pem: None,
         }
     }
 
-    /// Signs `claims` with HS256 (header `{"typ":"JWT","alg":"HS256"}`).
+    /// A random ECDSA P-256 key pair (ES256).
+    pub(crate) fn es256() -> Result<Self, TokenError> {
+        let invalid = |_| TokenError(jsonwebtoken::errors::ErrorKind::InvalidEcdsaKey.into());
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(invalid)?;
+        let public_pem = pair.public_key_pem();
+        Ok(JwtKeys {
+            alg: Algorithm::ES256,
+            encoding: EncodingKey::from_ec_der(&pair.serialize_der()),
+            // aws-lc verifies against the raw SEC1 point (what `from_ec_der` takes).
+            decoding: DecodingKey::from_ec_der(pair.public_key_raw()),
+            validation: validation(Algorithm::ES256),
+            public_pem: Some(public_pem),
+        })
+    }
+
+    /// The public key as PEM text, for asymmetric keys.
+    pub(crate) fn public_pem(&self) -> Option<&str> {
+        self.public_pem.as_deref()
+    }
+
+    /// Signs `claims` (header `{"typ":"JWT","alg":"HS256"}`, or `ES256`).
     pub(crate) fn issue<C: Serialize>(&self, claims: &C) -> Result<String, TokenError> {
         Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
+            &Header::new(self.alg),
             claims,
             &self.encoding,
         )?)
@@ -119,7 +151,8 @@ impl JwtKeys {
             validation.validate_exp = false;
             validation.required_spec_claims.clear();
         }
-        if lax.alg_none && header_alg(token).as_deref() == Some("none") {
+        let alg = header_alg(token);
+        if lax.alg_none && alg.as_deref() == Some("none") {
             // `alg-none`: the unsigned token's payload is taken as it is.
             return unsigned_claims(token, &validation);
         }
@@ -127,6 +160,16 @@ impl JwtKeys {
             // `no-signature-check`: any header that parses (`none` does not) and any signature.
             jsonwebtoken::decode_header(token)?;
             return unsigned_claims(token, &validation);
+        }
+        if let (true, Some("HS256"), Some(pem)) =
+            (lax.alg_confusion, alg.as_deref(), &self.public_pem)
+        {
+            // `alg-confusion`: the header's algorithm is believed, and the key handed to it is
+            // the public key's text, which anyone can read.
+            let mut hs = validation.clone();
+            hs.algorithms = vec![Algorithm::HS256];
+            let key = DecodingKey::from_secret(pem.as_bytes());
+            return Ok(jsonwebtoken::decode::<C>(token, &key, &hs)?.claims);
         }
         Ok(jsonwebtoken::decode::<C>(token, &self.decoding, &validation)?.claims)
     }
@@ -141,6 +184,8 @@ pub(crate) struct Lax {
     pub no_signature: bool,
     /// `no-expiry`: `exp` is not checked.
     pub no_expiry: bool,
+    /// `alg-confusion`: an HS256 header is verified with the public key's PEM text as the secret.
+    pub alg_confusion: bool,
 }
 
 /// The `alg` of a JWT's header, if it decodes.
@@ -276,6 +321,39 @@ mod tests {
         assert!(!ok(&none, strict) && ok(&none, alg_none) && !ok(&none, no_sig));
         assert!(!ok(&other_key, strict) && ok(&other_key, no_sig) && !ok(&other_key, alg_none));
         assert!(!ok(&expired, strict) && ok(&expired, no_exp) && !ok(&expired, no_sig));
+    }
+
+    #[test]
+    fn es256_keys_and_the_confusion_fault() {
+        let keys = JwtKeys::es256().unwrap();
+        let pem = keys.public_pem().unwrap().to_owned();
+        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+        let claims = Claims {
+            user_id: 7,
+            exp: unix_seconds(SystemTime::now()) + 60,
+            jti: jti(),
+        };
+        let token = keys.issue(&claims).unwrap();
+        assert_eq!(header_alg(&token).as_deref(), Some("ES256"));
+        assert_eq!(keys.verify::<Claims>(&token).unwrap(), claims);
+        // HS256 signed with the public key's text: refused, but for the fault.
+        let confused = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(pem.as_bytes()),
+        )
+        .unwrap();
+        assert!(keys.verify::<Claims>(&confused).is_err());
+        let lax = Lax {
+            alg_confusion: true,
+            ..Lax::default()
+        };
+        assert_eq!(keys.verify_lax::<Claims>(&confused, lax).unwrap(), claims);
+        assert!(keys.verify_lax::<Claims>(&token, lax).is_ok());
+        // Another HS256 key is still refused under the fault; an HS256 server has no public key.
+        let other = JwtKeys::random().issue(&claims).unwrap();
+        assert!(keys.verify_lax::<Claims>(&other, lax).is_err());
+        assert!(JwtKeys::random().public_pem().is_none());
     }
 
     #[test]

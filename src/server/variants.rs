@@ -21,15 +21,20 @@ pub enum Variant {
     /// of the same answer (status kept, `Vary: Accept`), as a browsable API does: RFC 9110 §12.5.1
     /// lets a server pick the representation the client prefers.
     HtmlForBrowsers,
+    /// JWTs are signed ES256 (ECDSA P-256) instead of HS256: the documents name no algorithm, and
+    /// RFC 7518 §3.1 lists both. The public key is the spec variable `jwt_public_key` of the
+    /// embedded runs (`serve` prints it).
+    Es256Tokens,
 }
 
 impl Variant {
     /// Every variant.
-    pub const ALL: [Variant; 4] = [
+    pub const ALL: [Variant; 5] = [
         Variant::WeakEtags,
         Variant::NoLastModified,
         Variant::ForeignSessions,
         Variant::HtmlForBrowsers,
+        Variant::Es256Tokens,
     ];
 
     /// The variant's name.
@@ -39,6 +44,7 @@ impl Variant {
             Variant::NoLastModified => "no-last-modified",
             Variant::ForeignSessions => "foreign-sessions",
             Variant::HtmlForBrowsers => "html-for-browsers",
+            Variant::Es256Tokens => "es256-tokens",
         }
     }
 
@@ -55,7 +61,7 @@ impl fmt::Display for Variant {
 
 /// A variant name that names no variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown variant `{0}`; expected one of: weak-etags, no-last-modified, foreign-sessions, html-for-browsers")]
+#[error("unknown variant `{0}`; expected one of: weak-etags, no-last-modified, foreign-sessions, html-for-browsers, es256-tokens")]
 pub struct UnknownVariant(pub String);
 
 impl FromStr for Variant {

@@ -647,9 +647,9 @@ pub enum JsonApiKind {
 pub struct JwtExpect {
     /// JSON pointer of the token in the body (`/auth_token`).
     pub pointer: String,
-    /// Required `alg` of the JOSE header (`HS256`).
+    /// Required `alg` of the JOSE header (`HS256`), or the list of those allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alg: Option<String>,
+    pub alg: Option<AlgExpect>,
     /// Claims that must be present.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<String>,
@@ -702,6 +702,36 @@ impl Expect {
     }
 }
 
+/// The allowed `alg` of a JWT: one, or any of a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AlgExpect {
+    One(String),
+    AnyOf(Vec<String>),
+}
+
+impl AlgExpect {
+    /// Whether `alg` is allowed (exact, case-sensitive: RFC 7515 §4.1.1).
+    pub fn allows(&self, alg: &str) -> bool {
+        match self {
+            AlgExpect::One(a) => a == alg,
+            AlgExpect::AnyOf(all) => all.iter().any(|a| a == alg),
+        }
+    }
+}
+
+impl std::fmt::Display for AlgExpect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AlgExpect::One(a) => write!(f, "alg `{a}`"),
+            AlgExpect::AnyOf(all) => {
+                let shown: Vec<String> = all.iter().map(|a| format!("`{a}`")).collect();
+                write!(f, "alg one of {}", shown.join(", "))
+            }
+        }
+    }
+}
+
 /// `jwt_forgery`: the step's request is sent again with the JWT `token` (a capture or variable
 /// the request uses) replaced by forgeries of it; each must be refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -709,6 +739,12 @@ impl Expect {
 pub struct JwtForgery {
     /// The name of the value holding the JWT (`access`).
     pub token: String,
+    /// The target's public key as text (PEM, templated: `{{jwt_public_key}}`). When the token's
+    /// header names an asymmetric algorithm (RS*, PS*, ES*, EdDSA), one more forgery is HS256
+    /// signed with this text as the secret (algorithm confusion); empty or absent, that forgery
+    /// cannot be tried and the case is skipped with the reason once the others held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
     /// The statuses that count as refused (default 401 or 403).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<StatusExpect>,

@@ -879,6 +879,17 @@ impl<'s> Validator<'s> {
         };
         if let Some(f) = &expect.jwt_forgery {
             known(self, &f.token, format!("{at}/jwt_forgery/token"));
+            if let Some(text) = &f.public_key {
+                let tpls = [Tpl {
+                    pointer: format!("{at}/jwt_forgery/public_key"),
+                    text,
+                }];
+                self.check_names(
+                    &tpls,
+                    here,
+                    "not a spec variable, a built-in, a `with` key, or a capture so far",
+                );
+            }
         }
         if let Some(e) = &expect.expiry {
             known(self, &e.token, format!("{at}/expiry/token"));

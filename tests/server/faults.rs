@@ -252,6 +252,20 @@ async fn drf_fingerprint(api: &Api) -> Fingerprint {
     for (key, forged) in [("sec.alg_none", &forged.0), ("sec.forged_sig", &forged.1)] {
         fp.insert(key, class(&list(api, LIST, Some(forged), &[]).await));
     }
+    // Algorithm confusion: HS256 keyed with the public key's text, where the server has one.
+    let confusion = match api.server.jwt_public_key() {
+        Some(pem) => {
+            let forged = jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &super::jwt_claims(&token),
+                &jsonwebtoken::EncodingKey::from_secret(pem.as_bytes()),
+            )
+            .expect("HS256 signs");
+            class(&list(api, LIST, Some(&forged), &[]).await)
+        }
+        None => "no public key".to_owned(),
+    };
+    fp.insert("sec.confusion", confusion);
     let wrong = login_user(api, USER.0, "wrong", "agent").await;
     let unknown = login_user(api, "nobody@example.com", USER.1, "agent").await;
     bad_observations(&mut fp, &wrong, &unknown);
@@ -449,6 +463,9 @@ fn expected(dialect: Dialect, fault: Fault) -> BTreeSet<&'static str> {
         Fault::AlgNone if dialect == DrfSessions => vec!["sec.alg_none"],
         Fault::NoSignatureCheck if dialect == DrfSessions => vec!["sec.forged_sig"],
         Fault::AlgNone | Fault::NoSignatureCheck => vec![],
+        // ES256 tokens whose public key, as an HMAC secret, also verifies an HS256 token.
+        Fault::AlgConfusion if dialect == DrfSessions => vec!["sec.confusion"],
+        Fault::AlgConfusion => vec![],
         Fault::WeakTokens => vec!["sec.token"],
         Fault::SessionFixation if dialect == FormSessions => vec!["sec.fixation"],
         Fault::NoLockout if dialect == RailsJwt => vec!["sec.lockout"],

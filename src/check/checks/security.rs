@@ -57,10 +57,23 @@ fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Whether a JWS `alg` is asymmetric (its verification key is public).
+pub fn is_asymmetric(alg: &str) -> bool {
+    ["RS", "PS", "ES"].iter().any(|p| alg.starts_with(p)) || alg == "EdDSA"
+}
+
+/// The `alg` of a JWT's header, when it decodes and names one.
+pub fn header_alg(token: &str) -> Option<String> {
+    let decoded = super::jwt::decode(token).ok()?;
+    decoded.header.get("alg")?.as_str().map(str::to_owned)
+}
+
 /// The forgeries of a compact JWS `token`: `alg: none` with the signature stripped, the
 /// signature stripped under the original header, one payload byte changed with the old
-/// signature, and HS256 signed with the empty key. Fails when `token` is not a JWT.
-pub fn forgeries(token: &str) -> Result<Vec<Forgery>, String> {
+/// signature, HS256 signed with the empty key, and, for an asymmetric token when
+/// `public_key` is given, HS256 signed with the public key's text (algorithm confusion).
+/// Fails when `token` is not a JWT.
+pub fn forgeries(token: &str, public_key: Option<&str>) -> Result<Vec<Forgery>, String> {
     let decoded = super::jwt::decode(token)?;
     let parts: Vec<&str> = token.split('.').collect();
     let (header, payload) = (parts[0], parts[1]);
@@ -107,6 +120,34 @@ pub fn forgeries(token: &str) -> Result<Vec<Forgery>, String> {
             asvs: ASVS_SIGNATURE,
             token: t,
         });
+    }
+    let asymmetric = decoded
+        .header
+        .get("alg")
+        .and_then(Value::as_str)
+        .is_some_and(is_asymmetric);
+    let key = public_key.map(str::trim_end).filter(|k| !k.is_empty());
+    if let (true, Some(key)) = (asymmetric, key) {
+        // The key's text as given and with the final newline a PEM file has (a shell's
+        // `$(cat key.pem)` drops it): a vulnerable server uses the file's bytes.
+        let texts = [
+            ("public-key-hmac", key.to_owned()),
+            ("public-key-hmac-lf", format!("{key}\n")),
+        ];
+        for (name, text) in texts {
+            if let Ok(t) = jsonwebtoken::encode(
+                &hs256,
+                &decoded.claims,
+                &jsonwebtoken::EncodingKey::from_secret(text.as_bytes()),
+            ) {
+                out.push(Forgery {
+                    name,
+                    what: "HS256 signed with the public key's text (algorithm confusion)",
+                    asvs: ASVS_ALGORITHM,
+                    token: t,
+                });
+            }
+        }
     }
     Ok(out)
 }
@@ -583,7 +624,7 @@ mod tests {
     #[test]
     fn forgeries_differ_from_the_token_and_each_other() {
         let token = jwt(&serde_json::json!({"user_id": 5, "exp": 1_900_000_009_u64, "jti": "x"}));
-        let f = forgeries(&token).unwrap();
+        let f = forgeries(&token, None).unwrap();
         let names: Vec<&str> = f.iter().map(|f| f.name).collect();
         assert_eq!(
             names,
@@ -611,13 +652,55 @@ mod tests {
         assert!(jsonwebtoken::decode::<Value>(&f[3].token, &empty, &v).is_ok());
         let server = jsonwebtoken::DecodingKey::from_secret(b"server key");
         assert!(jsonwebtoken::decode::<Value>(&f[3].token, &server, &v).is_err());
-        assert!(forgeries("opaque-token").is_err());
+        assert!(forgeries("opaque-token", None).is_err());
+    }
+
+    #[test]
+    fn an_asymmetric_token_with_its_public_key_gets_the_confusion_forgery() {
+        // A header that says RS256 (the signature need not verify for forging).
+        let header = b64(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let payload = b64(br#"{"sub":"5","exp":1900000000}"#);
+        let token = format!("{header}.{payload}.c2ln");
+        assert_eq!(header_alg(&token).as_deref(), Some("RS256"));
+        let pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n";
+        let pem_trimmed = pem.trim_end();
+        let without = forgeries(&token, None).unwrap();
+        assert!(without.iter().all(|f| f.name != "public-key-hmac"));
+        assert_eq!(forgeries(&token, Some("")).unwrap().len(), without.len());
+        let with = forgeries(&token, Some(pem)).unwrap();
+        assert_eq!(with.len(), without.len() + 2);
+        // HS256 keyed with the text without and with its final newline, the token's claims kept;
+        // the same two whichever way the text was given.
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        v.validate_exp = false;
+        for (name, text) in [
+            ("public-key-hmac", pem_trimmed),
+            ("public-key-hmac-lf", pem),
+        ] {
+            let confused = with.iter().find(|f| f.name == name).unwrap();
+            assert_eq!(confused.asvs, ASVS_ALGORITHM);
+            let key = jsonwebtoken::DecodingKey::from_secret(text.as_bytes());
+            let claims = jsonwebtoken::decode::<Value>(&confused.token, &key, &v)
+                .unwrap()
+                .claims;
+            assert_eq!(claims["sub"], "5");
+        }
+        let again = forgeries(&token, Some(pem_trimmed)).unwrap();
+        assert_eq!(again, with);
+        // An HS256 token has no public key to confuse: no such forgery even when one is given.
+        let hs = jwt(&serde_json::json!({"exp": 5}));
+        assert!(forgeries(&hs, Some(pem))
+            .unwrap()
+            .iter()
+            .all(|f| f.name != "public-key-hmac"));
+        assert!(is_asymmetric("ES256") && is_asymmetric("PS384") && is_asymmetric("EdDSA"));
+        assert!(!is_asymmetric("HS256") && !is_asymmetric("none"));
     }
 
     #[test]
     fn accepted_forgery_fails_naming_attack_and_asvs() {
         let token = jwt(&serde_json::json!({"exp": 5}));
-        let f = &forgeries(&token).unwrap()[0];
+        let f = &forgeries(&token, None).unwrap()[0];
         let refused = default_refused();
         assert!(forgery_refused(f, 401, &refused).passed);
         let r = forgery_refused(f, 200, &refused);
