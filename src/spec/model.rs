@@ -775,7 +775,7 @@ pub struct TimingSameAs {
     /// Samples of each request; default 25, at least 5, at most [`MAX_SAMPLES`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub samples: Option<u32>,
-    /// The smallest difference of the medians that counts, in milliseconds (default 0.2); the
+    /// The smallest difference of the medians that counts, in milliseconds (default 0.05); the
     /// difference must also be at least `min_ratio` of the faster median.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_difference_ms: Option<f64>,
