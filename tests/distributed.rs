@@ -367,4 +367,66 @@ fn bad_distributed_arguments_are_refused_before_the_run() {
     one_error_line(&out, "2 users cannot be shared by 3 shards");
     let out = with(&["--users", "2", "--start-at", "2001-01-01T00:00:00Z"]);
     one_error_line(&out, "nothing left to measure");
+
+    // A Kubernetes Indexed Job's pod: the shard comes from the environment.
+    let env_run = |index: Option<&str>| {
+        let mut cmd = std::process::Command::new(crate::support::bin());
+        cmd.args(base).args(["--users", "1"]).current_dir(root());
+        cmd.env("SESSIONSPEC_SHARDS", "2");
+        match index {
+            Some(i) => cmd.env("JOB_COMPLETION_INDEX", i),
+            None => cmd.env_remove("JOB_COMPLETION_INDEX"),
+        };
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = env_run(Some("1"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--shard 1/2: 1 users cannot be shared by 2 shards"),
+        "{stderr}"
+    );
+    let (code, stderr) = env_run(None);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("SESSIONSPEC_SHARDS=2 is set but JOB_COMPLETION_INDEX is not"),
+        "{stderr}"
+    );
+}
+
+/// The Kustomize base ships copies of a spec and a scenario: they are the shipped ones, and the
+/// shard count agrees in the Job and in run.env.
+#[test]
+fn the_kubernetes_base_agrees_with_the_repository() {
+    let deploy = root().join("deploy/kubernetes");
+    for (dir, name) in [
+        ("specs", "drf-sessions.json"),
+        ("scenarios", "drf-login-list-logout.json"),
+    ] {
+        let copy = std::fs::read(deploy.join(dir).join(name)).unwrap();
+        let original = std::fs::read(root().join(dir).join(name)).unwrap();
+        assert!(
+            copy == original,
+            "deploy/kubernetes/{dir}/{name} differs from {dir}/{name}: copy it again"
+        );
+    }
+    let job = std::fs::read_to_string(deploy.join("load-job.yaml")).unwrap();
+    let field = |name: &str| {
+        job.lines()
+            .find_map(|l| l.strip_prefix(&format!("  {name}: ")))
+            .unwrap_or_else(|| panic!("no {name} in load-job.yaml"))
+            .trim()
+            .to_owned()
+    };
+    let env = std::fs::read_to_string(deploy.join("run.env")).unwrap();
+    let shards = env
+        .lines()
+        .find_map(|l| l.strip_prefix("SESSIONSPEC_SHARDS="))
+        .expect("SESSIONSPEC_SHARDS in run.env");
+    assert_eq!(field("completions"), shards);
+    assert_eq!(field("parallelism"), shards);
+    assert_eq!(field("completionMode"), "Indexed");
 }

@@ -128,16 +128,16 @@ fn window_lines(r: &LoadResults) -> Vec<String> {
     if m.headline_seconds == 0 && m.overlap_s > 0.0 {
         lines.push("merge: the overlap holds no whole second: the headline is the sum of the shards' own rates".into());
     }
-    for s in &m.shards {
-        if s.lateness_ms > 0 {
-            lines.push(format!(
-                "merge: shard {}/{} started its window {} ms after the start instant {}",
-                s.index,
-                s.count,
-                s.lateness_ms,
-                s.start_at.as_deref().unwrap_or("-")
-            ));
-        }
+    if let Some(at) = m.shards.iter().find_map(|s| s.start_at.as_deref()) {
+        let late: Vec<String> = m
+            .shards
+            .iter()
+            .map(|s| format!("{}: {} ms", s.index, s.lateness_ms))
+            .collect();
+        lines.push(format!(
+            "merge: windows started after the start instant {at} by (shard: lateness) {}",
+            late.join(", ")
+        ));
     }
     lines
 }
