@@ -430,3 +430,102 @@ fn the_kubernetes_base_agrees_with_the_repository() {
     assert_eq!(field("parallelism"), shards);
     assert_eq!(field("completionMode"), "Indexed");
 }
+
+/// Histograms of another bucket configuration cannot be added exactly: refused, with where.
+#[test]
+fn histograms_of_other_buckets_are_refused() {
+    let a = shard_results(0, 2, &[1_000, 2_000]);
+    let mut b = shard_results(1, 2, &[3_000]);
+    let mut coarse = Histogram::<u64>::new_with_bounds(1, 60_000_000, 2).unwrap();
+    coarse.record(3_000).unwrap();
+    b.operations[0].histogram = sessionspec::load::record::encode(&coarse);
+    let inputs = vec![
+        Input {
+            path: "a.json".into(),
+            results: a,
+        },
+        Input {
+            path: "b.json".into(),
+            results: b,
+        },
+    ];
+    let e = merge(inputs, &[], true).unwrap_err();
+    let line = e[0].to_string();
+    assert!(
+        line.starts_with("b.json: /operations/0/histogram: buckets 1..")
+            && line.contains("at 2 significant figures, but a.json has")
+            && line.ends_with("cannot add them exactly"),
+        "{line}"
+    );
+}
+
+/// The series is aligned by wall-clock second; the headline counts the whole seconds of the
+/// windows' overlap.
+#[test]
+fn series_align_by_second_and_the_headline_counts_the_overlap() {
+    use sessionspec::load::results::SeriesPoint;
+    let point = |t: u64, successes: u64| SeriesPoint {
+        t,
+        requests: successes,
+        errors: 0,
+        successes,
+        users: 1,
+        dropped: 0,
+        measured: true,
+        p50_ms: None,
+        p95_ms: None,
+        p99_ms: None,
+        histogram: sessionspec::load::record::encode(&histogram()),
+    };
+    let mut a = shard_results(0, 2, &[1_000]);
+    a.series = vec![point(100, 10), point(101, 20), point(102, 30)];
+    let mut b = shard_results(1, 2, &[1_000]);
+    b.series = vec![point(101, 1), point(102, 2), point(103, 3)];
+    // Windows: a from 100.5 to 103.0, b from 101.0 to 104.0: overlap 101.0..103.0.
+    let window = |s: &mut LoadResults, from: &str, to: &str| {
+        let info = s.shard.as_mut().unwrap();
+        info.window_start = Some(from.into());
+        info.window_end = Some(to.into());
+    };
+    window(
+        &mut a,
+        "1970-01-01T00:01:40.500Z",
+        "1970-01-01T00:01:43.000Z",
+    );
+    window(
+        &mut b,
+        "1970-01-01T00:01:41.000Z",
+        "1970-01-01T00:01:44.000Z",
+    );
+    let merged = merge(
+        vec![
+            Input {
+                path: "a.json".into(),
+                results: a,
+            },
+            Input {
+                path: "b.json".into(),
+                results: b,
+            },
+        ],
+        &[],
+        true,
+    )
+    .unwrap();
+    let series: Vec<(u64, u64, u64)> = merged
+        .series
+        .iter()
+        .map(|p| (p.t, p.successes, p.users))
+        .collect();
+    assert_eq!(
+        series,
+        vec![(100, 10, 1), (101, 21, 2), (102, 32, 2), (103, 3, 1)]
+    );
+    let m = merged.merged.as_ref().unwrap();
+    assert_eq!(m.overlap_s, 2.0);
+    assert_eq!(m.headline_seconds, 2);
+    assert_eq!(m.overlap_start.as_deref(), Some("1970-01-01T00:01:41.000Z"));
+    // (21 + 32) successes over the 2 whole seconds 101 and 102.
+    assert_eq!(merged.headline.as_ref().unwrap().per_second, 26.5);
+    assert_eq!(merged.duration_s, 2.0);
+}

@@ -177,6 +177,33 @@ pub fn shard_info(
     }
 }
 
+/// One line on a shard's or a merged report's distribution (`None` for a run on its own).
+pub fn describe(r: &super::LoadResults) -> Option<String> {
+    if let Some(m) = &r.merged {
+        let late = m.shards.iter().map(|s| s.lateness_ms).max().unwrap_or(0);
+        return Some(format!(
+            "merged from {} shards; their windows overlap {:.3} s; the headline counts {} whole second{} of it{}; latest window start {late} ms after the start instant",
+            m.shards.len(),
+            m.overlap_s,
+            m.headline_seconds,
+            if m.headline_seconds == 1 { "" } else { "s" },
+            if m.headline_seconds == 0 { " (it is the sum of the shards' rates)" } else { "" },
+        ));
+    }
+    r.shard.as_ref().map(|s| {
+        format!(
+            "shard {}/{}: users {}..={} of the run; window {} to {}, {} ms after the start instant",
+            s.index,
+            s.count,
+            s.first_user,
+            (s.first_user + s.users).saturating_sub(1),
+            s.window_start.as_deref().unwrap_or("-"),
+            s.window_end.as_deref().unwrap_or("-"),
+            s.lateness_ms
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
