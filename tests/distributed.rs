@@ -529,3 +529,30 @@ fn series_align_by_second_and_the_headline_counts_the_overlap() {
     assert_eq!(merged.headline.as_ref().unwrap().per_second, 26.5);
     assert_eq!(merged.duration_s, 2.0);
 }
+
+/// Shards whose user ranges do not tile the run's users ran with different `--users`: refused.
+#[test]
+fn shards_of_different_user_counts_are_refused() {
+    let a = shard_results(0, 2, &[1_000]);
+    let mut b = shard_results(1, 2, &[1_000]);
+    b.shard.as_mut().unwrap().first_user = 5;
+    let e = merge(
+        vec![
+            Input {
+                path: "a.json".into(),
+                results: a,
+            },
+            Input {
+                path: "b.json".into(),
+                results: b,
+            },
+        ],
+        &[],
+        true,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e[0].to_string(),
+        "b.json: shard 1/2 ran users 5..=5, but a.json (shard 0) ran 0..=0: the shards ran with different --users"
+    );
+}

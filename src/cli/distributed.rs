@@ -64,8 +64,14 @@ fn shard(args: &DistributedArgs) -> Result<Option<Shard>, String> {
         (None, Some(n)) => Err(format!(
             "{SHARDS_ENV}={n} is set but {INDEX_ENV} is not: pass --shard I/{n}"
         )),
-        // An Indexed Job that does not shard the load: every pod runs the whole load.
-        _ => Ok(None),
+        (Some(i), None) => {
+            // An Indexed Job that does not shard the load: every pod runs the whole load.
+            eprintln!(
+                "note: {INDEX_ENV}={i} is set but {SHARDS_ENV} is not: this process runs the whole load, not a shard (set {SHARDS_ENV} or pass --shard I/N)"
+            );
+            Ok(None)
+        }
+        (None, None) => Ok(None),
     }
 }
 
@@ -108,7 +114,8 @@ pub fn distribution(
             Err(e) => errors.push(format!("--shard {s}: {e}")),
             Ok((first, users)) => {
                 if total > 0 {
-                    *shape.hatch_rate *= users as f64 / total as f64;
+                    let share = *shape.hatch_rate * users as f64 / total as f64;
+                    *shape.hatch_rate = ((share * 1000.0).round() / 1000.0).max(0.001);
                 }
                 *shape.users = users;
                 if let Some(open) = shape.open.as_mut() {

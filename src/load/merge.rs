@@ -79,6 +79,18 @@ pub enum MergeError {
         first: String,
         second: String,
     },
+    #[error("{path}: shard {index}/{count} ran users {first}..={last}, but {other} (shard {other_index}) ran {other_first}..={other_last}: the shards ran with different --users")]
+    Users {
+        path: String,
+        index: usize,
+        count: usize,
+        first: usize,
+        last: usize,
+        other: String,
+        other_index: usize,
+        other_first: usize,
+        other_last: usize,
+    },
     #[error("{} of {count} missing (no report given): merge every shard's report", missing_list(.missing))]
     Missing { missing: Vec<usize>, count: usize },
     #[error("{path}: {pointer}: {message}")]
@@ -435,6 +447,27 @@ fn check_compatible(
     let missing: Vec<usize> = (0..count).filter(|i| !seen.contains_key(i)).collect();
     if !missing.is_empty() {
         return Err(MergeError::Missing { missing, count });
+    }
+    // The shards' users tile the run's: each starts where the one before it ends.
+    let mut before: Option<(&str, &ShardInfo)> = None;
+    for (path, s) in seen.values() {
+        if let Some((other, o)) = before {
+            if s.first_user != o.first_user + o.users {
+                let last = |s: &ShardInfo| (s.first_user + s.users).saturating_sub(1);
+                return Err(MergeError::Users {
+                    path: (*path).to_owned(),
+                    index: s.index,
+                    count,
+                    first: s.first_user,
+                    last: last(s),
+                    other: other.to_owned(),
+                    other_index: o.index,
+                    other_first: o.first_user,
+                    other_last: last(o),
+                });
+            }
+        }
+        before = Some((path, s));
     }
     Ok(seen.into_values().map(|(_, s)| s.clone()).collect())
 }
