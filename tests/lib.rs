@@ -3,6 +3,7 @@
 mod architecture;
 mod check;
 mod conformant;
+mod distributed;
 mod hostile;
 mod profiles;
 mod readme;

@@ -38,6 +38,9 @@ pub enum Command {
     Lint(LintArgs),
     /// List the specs and scenarios available (a folder beside the run wins over the built-in ones).
     List(ListArgs),
+    /// Add up the JSON reports of a distributed run's shards (`load --shard I/N`) exactly and
+    /// judge the thresholds on the whole.
+    Merge(super::merge::MergeArgs),
 }
 
 /// Flags `check` and `load` share, parsed by the same rules.
@@ -234,6 +237,8 @@ pub struct LoadArgs {
         requires = "server_metrics"
     )]
     pub server_login_metric: String,
+    #[command(flatten)]
+    pub distributed: Box<super::distributed::DistributedArgs>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -284,6 +289,13 @@ pub struct ServeArgs {
         requires = "tls_self_signed"
     )]
     pub tls_cert_out: PathBuf,
+    /// Create N extra accounts for load runs (`load0@example.com` …, random passwords) and
+    /// write their CSV (`email,password`, for `load --accounts`) to --accounts-out, or stdout.
+    #[arg(long, value_name = "N")]
+    pub accounts: Option<usize>,
+    /// Where --accounts writes its CSV (default: stdout, before the `listening on` line).
+    #[arg(long, value_name = "FILE", requires = "accounts")]
+    pub accounts_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -140,6 +140,21 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
         hatch_rate
     };
 
+    let mut users = users;
+    let mut hatch_rate = hatch_rate;
+    let mut open = open;
+    let distribution = super::distributed::distribution(
+        &args.distributed,
+        &loaded,
+        super::distributed::Shape {
+            users: &mut users,
+            hatch_rate: &mut hatch_rate,
+            open: &mut open,
+            run_time,
+            iterations: args.iterations,
+        },
+        &mut errors,
+    );
     let spec = &loaded.spec.spec;
     let vars = var_map(&args.target.vars);
     for name in vars.keys() {
@@ -187,6 +202,7 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
             .server_metrics
             .clone()
             .map(|url| (url, args.server_login_metric.clone())),
+        distribution,
     };
     warn_insecure(&plan.tls);
     plan.env = read_env(&plan.env_names());
@@ -217,6 +233,9 @@ pub async fn run(args: LoadArgs, stop: &Stop) -> u8 {
             return exit::ERROR;
         }
     };
+    if let Some(line) = super::distributed::describe(&prepared.plan) {
+        eprintln!("{line}");
+    }
     let progress = LoadProgress::new(args.progress_interval, args.quiet);
     let outcome = match crate::load::run(&prepared.plan, stop, &progress).await {
         Ok(o) => o,

@@ -6,9 +6,11 @@
 pub mod args;
 mod check;
 pub mod common;
+mod distributed;
 mod lint;
 mod list;
 mod load;
+mod merge;
 mod progress;
 mod serve;
 pub mod signals;
@@ -109,6 +111,7 @@ async fn dispatch(command: Command, stop: &Stop) -> u8 {
         Command::Serve(args) => serve::run(args, stop).await,
         Command::Lint(args) => lint::run(args),
         Command::List(args) => list::run(&args),
+        Command::Merge(args) => merge::run(&args),
     }
 }
 

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use super::args::ServeArgs;
 use super::exit;
+use crate::server::load_accounts::LoadAccounts;
 use crate::server::{serve, ServerConfig, ServerTls, SELF_SIGNED_NAMES};
 use crate::stop::Stop;
 
@@ -37,6 +38,27 @@ pub fn serve_plan(args: &ServeArgs) -> Result<ServerConfig, String> {
         }
         _ => None,
     };
+    if let Some(n) = args.accounts {
+        let accounts = LoadAccounts::generate(n);
+        match &args.accounts_out {
+            Some(path) => {
+                crate::report::write_atomic(path, |w| accounts.write_csv(w))
+                    .map_err(|e| format!("--accounts-out: {e}"))?;
+                eprintln!(
+                    "accounts: {n} load accounts, their CSV written to {} (for load --accounts)",
+                    path.display()
+                );
+            }
+            None => {
+                let mut out = std::io::stdout().lock();
+                accounts
+                    .write_csv(&mut out)
+                    .and_then(|()| out.flush())
+                    .map_err(|e| format!("cannot write the accounts to stdout: {e}"))?;
+            }
+        }
+        config.load_accounts = accounts;
+    }
     Ok(config)
 }
 

@@ -103,6 +103,61 @@ impl Tpl {
     }
 }
 
+/// First placeholder slot of a per-user value while compiling ([`compile_with`]).
+const PLACEHOLDER: usize = 1 << 30;
+
+impl FlowPlan {
+    fn all_steps(&self) -> impl Iterator<Item = &StepPlan> {
+        self.on_start.iter().chain(&self.steps).chain(&self.on_stop)
+    }
+}
+
+impl StepPlan {
+    fn tpls_mut(&mut self) -> Vec<&mut Tpl> {
+        let mut out = vec![&mut self.path];
+        for (_, h) in &mut self.headers {
+            if let HeaderTpl::Dynamic(t) = h {
+                out.push(t);
+            }
+        }
+        if let Some(BodyTpl::Dynamic(t)) = &mut self.body {
+            out.push(t);
+        }
+        out
+    }
+
+    fn for_each_slot(&self, mut f: impl FnMut(usize)) {
+        let mut tpls = vec![&self.path];
+        for (_, h) in &self.headers {
+            if let HeaderTpl::Dynamic(t) = h {
+                tpls.push(t);
+            }
+        }
+        if let Some(BodyTpl::Dynamic(t)) = &self.body {
+            tpls.push(t);
+        }
+        for t in tpls {
+            for p in &t.pieces {
+                if let Piece::Slot(s, _) = p {
+                    f(*s);
+                }
+            }
+        }
+    }
+
+    fn renumber(&mut self, map: &HashMap<usize, usize>) {
+        for t in self.tpls_mut() {
+            for p in &mut t.pieces {
+                if let Piece::Slot(s, _) = p {
+                    if let Some(n) = map.get(s) {
+                        *s = *n;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A header value: fixed, or rendered per request.
 #[derive(Debug, Clone)]
 pub enum HeaderTpl {
@@ -155,12 +210,34 @@ pub struct FlowPlan {
     pub on_stop: Vec<StepPlan>,
 }
 
+/// Values that differ per simulated user or per shard: `{{$user}}` (the user's global
+/// number), `{{$shard}}`, and the columns of `--accounts` (spec variables whose values each user
+/// takes from its own row).
+#[derive(Debug, Clone, Default)]
+pub struct UserValues {
+    /// Account columns (spec variable names).
+    pub columns: Vec<String>,
+    /// The shard's index (0 without shards).
+    pub shard: usize,
+}
+
+/// What a per-user slot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSlot {
+    /// The user's global number (`{{$user}}`).
+    Number,
+    /// The user's value of account column `i`.
+    Column(usize),
+}
+
 /// Everything the run sends.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub flows: Vec<FlowPlan>,
-    /// Captured names, by slot.
+    /// Captured names (and per-user values), by slot.
     pub slots: Vec<String>,
+    /// Slots each user fills when it starts ([`UserValues`]).
+    pub user_slots: Vec<(usize, UserSlot)>,
     /// `(name, METHOD)` of every request name, in first-use order.
     pub requests: Vec<(String, String)>,
 }
@@ -181,6 +258,16 @@ pub fn compile(
     vars: &Vars,
     path_prefix: &str,
 ) -> Result<Plan, CompileError> {
+    compile_with(loaded, vars, path_prefix, &UserValues::default())
+}
+
+/// [`compile`] with per-user values (`{{$user}}`, `{{$shard}}`, account columns).
+pub fn compile_with(
+    loaded: &LoadedScenario,
+    vars: &Vars,
+    path_prefix: &str,
+    user: &UserValues,
+) -> Result<Plan, CompileError> {
     let spec = &loaded.spec.spec;
     let mut c = Compiler {
         spec,
@@ -188,14 +275,55 @@ pub fn compile(
         prefix: path_prefix.trim_end_matches('/'),
         slots: Vec::new(),
         requests: Vec::new(),
+        per_user: HashMap::new(),
+        shard: user.shard.to_string(),
     };
+    // Per-user values take slots after the captures': placeholders while compiling, renumbered
+    // once the captures are known.
+    let mut names = vec![("$user".to_owned(), UserSlot::Number)];
+    names.extend(
+        user.columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), UserSlot::Column(i))),
+    );
+    for (k, (name, _)) in names.iter().enumerate() {
+        c.per_user.insert(name.clone(), PLACEHOLDER + k);
+    }
     let mut flows = Vec::new();
     for flow in loaded.flows() {
         flows.push(c.flow(&flow)?);
     }
+    let mut used = BTreeSet::new();
+    for step in flows.iter().flat_map(FlowPlan::all_steps) {
+        step.for_each_slot(|s| {
+            if s >= PLACEHOLDER {
+                used.insert(s);
+            }
+        });
+    }
+    let mut renumber = HashMap::new();
+    let mut user_slots = Vec::new();
+    for p in used {
+        let (name, what) = &names[p - PLACEHOLDER];
+        let slot = c.slot(name);
+        renumber.insert(p, slot);
+        user_slots.push((slot, *what));
+    }
+    for flow in &mut flows {
+        for step in flow
+            .on_start
+            .iter_mut()
+            .chain(&mut flow.steps)
+            .chain(&mut flow.on_stop)
+        {
+            step.renumber(&renumber);
+        }
+    }
     Ok(Plan {
         flows,
         slots: c.slots,
+        user_slots,
         requests: c.requests,
     })
 }
@@ -206,6 +334,9 @@ struct Compiler<'a> {
     prefix: &'a str,
     slots: Vec<String>,
     requests: Vec<(String, String)>,
+    /// Per-user names (`$user`, account columns) → their slots.
+    per_user: HashMap<String, usize>,
+    shard: String,
 }
 
 impl Compiler<'_> {
@@ -281,15 +412,18 @@ impl Compiler<'_> {
                 self.requests.len() - 1
             }
         };
-        let mut env = Env {
-            vars: self.vars,
-            with: &step.with,
-            slots: HashMap::new(),
-        };
+        let mut slots = HashMap::new();
         for n in captured {
             let i = self.slot(n);
-            env.slots.insert(n.clone(), i);
+            slots.insert(n.clone(), i);
         }
+        let env = Env {
+            vars: self.vars,
+            with: &step.with,
+            slots,
+            per_user: &self.per_user,
+            shard: &self.shard,
+        };
         let tpl = |text: &str, enc: Enc| env.compile(text, enc, true).map_err(&fail);
 
         let mut path = Tpl::default();
@@ -444,6 +578,8 @@ struct Env<'a> {
     vars: &'a Vars,
     with: &'a IndexMap<String, String>,
     slots: HashMap<String, usize>,
+    per_user: &'a HashMap<String, usize>,
+    shard: &'a str,
 }
 
 impl Env<'_> {
@@ -456,11 +592,12 @@ impl Env<'_> {
                 TplPiece::Text(t) => out.push_text(&encode(t, enc)),
                 TplPiece::Var("$random") => out.pieces.push(Piece::Random(enc)),
                 TplPiece::Var("$now") => out.pieces.push(Piece::Now(enc)),
+                TplPiece::Var("$shard") => out.push_text(&encode(self.shard, enc)),
                 // Functions apply to values known before the run (spec variables, `with`).
                 TplPiece::Call(n, functions) => {
                     let known = match self.with.get(n).filter(|_| with_allowed) {
                         Some(w) => Some(self.vars.render(w).map_err(|e| e.to_string())?),
-                        None if self.slots.contains_key(n) => None,
+                        None if self.slots.contains_key(n) || self.per_user.contains_key(n) => None,
                         None => self.vars.get(n).map(str::to_owned),
                     };
                     let Some(mut value) = known else {
@@ -476,7 +613,7 @@ impl Env<'_> {
                 TplPiece::Var(n) => {
                     if let Some(w) = self.with.get(n).filter(|_| with_allowed) {
                         out.append(self.compile(w, enc, false)?);
-                    } else if let Some(slot) = self.slots.get(n) {
+                    } else if let Some(slot) = self.slots.get(n).or_else(|| self.per_user.get(n)) {
                         out.pieces.push(Piece::Slot(*slot, enc));
                     } else if let Some(v) = self.vars.get(n) {
                         out.push_text(&encode(v, enc));

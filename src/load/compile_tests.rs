@@ -154,11 +154,23 @@ fn a_missing_capture_is_reported_by_slot() {
 fn builtins_stay_dynamic() {
     let env_vars = Vars::default();
     let with = IndexMap::new();
+    let per_user = HashMap::from([("$user".to_string(), 0), ("email".to_string(), 1)]);
     let env = Env {
         vars: &env_vars,
         with: &with,
         slots: HashMap::new(),
+        per_user: &per_user,
+        shard: "2",
     };
+    let t = env
+        .compile("load+{{$user}}-{{$shard}}@x {{email}}", Enc::Raw, true)
+        .unwrap();
+    let mut out = String::new();
+    assert_eq!(t.render(&[None, None], &mut out), Err(0));
+    out.clear();
+    t.render(&[Some("7".into()), Some("a@b".into())], &mut out)
+        .unwrap();
+    assert_eq!(out, "load+7-2@x a@b");
     let t = env.compile("id-{{$random}}", Enc::Raw, true).unwrap();
     assert!(t.as_static().is_none());
     let (mut a, mut b) = (String::new(), String::new());

@@ -364,6 +364,9 @@ pub fn write_html<W: Write>(mut w: W, r: &LoadResults, plots: &Plots) -> io::Res
     if let Some(c) = &r.server_count {
         let _ = writeln!(page, "<p>{}</p>", esc(&c.line()));
     }
+    if let Some(line) = super::shard::describe(r) {
+        let _ = writeln!(page, "<p>{}</p>", esc(&line));
+    }
     thresholds(&mut page, r);
     let _ = writeln!(
         page,

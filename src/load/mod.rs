@@ -5,12 +5,14 @@
 //! [`run`] (the engine: [`compile`] → [`runner`] (goose) → [`results`] (plain data) →
 //! [`threshold`] (verdict)) → [`report`]. See `docs/load.md`.
 
+pub mod accounts;
 pub mod arrival;
 pub mod compile;
 pub mod html;
 pub mod junit;
 pub mod loader;
 mod logger;
+pub mod merge;
 pub mod plan;
 pub mod record;
 pub mod report;
@@ -20,6 +22,7 @@ pub mod runner;
 pub mod scenario;
 mod semantic;
 pub mod server_count;
+pub mod shard;
 pub mod threshold;
 
 pub use loader::{lint_scenario_file, load_scenario, load_scenario_named, ScenarioError};

@@ -78,6 +78,9 @@ pub struct LoadPlan {
     /// after the run to compare the server's count of logins with ours. Embedded runs always
     /// compare with the reference server's own counters.
     pub server_metrics: Option<(String, String)>,
+    /// A distributed run's shard, account rows and common start (`load::shard`); empty for a
+    /// run on its own. `users` is then this shard's share.
+    pub distribution: super::shard::Distribution,
 }
 
 impl LoadPlan {
@@ -109,6 +112,7 @@ impl LoadPlan {
             default_gate: true,
             tls: ClientTls::default(),
             server_metrics: None,
+            distribution: super::shard::Distribution::default(),
         })
     }
 

@@ -285,6 +285,12 @@ impl Recorder {
         self.measuring.store(true, Ordering::Release);
     }
 
+    /// Ends the measured window now: later samples go to the series only (a common window's
+    /// end, `--start-at`).
+    pub fn stop_measuring(&self) {
+        self.measuring.store(false, Ordering::Release);
+    }
+
     /// When the measured window started.
     pub fn window_start(&self) -> Option<Instant> {
         self.window.lock().ok().and_then(|w| w.map(|(i, _)| i))

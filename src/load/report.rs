@@ -370,6 +370,9 @@ pub fn write_markdown<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
     }
     writeln!(w, "- {}", md_escape(&model_line(r)))?;
     writeln!(w, "- measured: {:.3} s", r.duration_s)?;
+    if let Some(line) = super::shard::describe(r) {
+        writeln!(w, "- {}", md_escape(&line))?;
+    }
     if let Some(s) = &r.interrupted {
         writeln!(w, "- **interrupted by {s}**: partial results")?;
     }

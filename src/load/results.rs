@@ -77,6 +77,12 @@ pub struct LoadResults {
     /// The server's own count of successful logins beside ours (`load::server_count`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_count: Option<super::server_count::ServerCount>,
+    /// A shard of a distributed run (`load --shard I/N`): which one, and its window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::ShardInfo>,
+    /// A merged report (`sessionspec merge`): the shards it adds up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<super::shard::MergeInfo>,
 }
 
 /// The program that wrote a report.
@@ -387,6 +393,8 @@ pub fn build(
         },
         series: info.series.clone(),
         server_count: None,
+        shard: None,
+        merged: None,
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::arrival::Arrivals;
-use super::compile::{compile, CompileError};
+use super::compile::{compile_with, CompileError, UserValues};
 use super::plan::LoadPlan;
 use super::results::{self, LoadResults, Model, PlanSummary, RunInfo};
 use super::runner::{self, Counters, RunSettings};
@@ -130,10 +130,20 @@ async fn attack(
     let prefix = reqwest::Url::parse(&host)
         .map(|u| u.path().trim_end_matches('/').to_owned())
         .unwrap_or_default();
-    let compiled = compile(loaded, vars, &prefix).map_err(|source| LoadError::Compile {
-        path: loaded.path.display().to_string(),
-        source,
-    })?;
+    let dist = &plan.distribution;
+    let user_values = UserValues {
+        columns: dist
+            .accounts
+            .as_ref()
+            .map(|a| a.columns.clone())
+            .unwrap_or_default(),
+        shard: dist.shard.map_or(0, |s| s.index),
+    };
+    let compiled =
+        compile_with(loaded, vars, &prefix, &user_values).map_err(|source| LoadError::Compile {
+            path: loaded.path.display().to_string(),
+            source,
+        })?;
     if let Target::Url(url) = &plan.target {
         if let Err(why) = probe_target(url, plan, stop).await {
             let info = RunInfo {
@@ -152,6 +162,31 @@ async fn attack(
             return Ok(LoadOutcome { results });
         }
     }
+    // A common start: the users start early enough to have started by then (ramp-up and a
+    // second to spare); the deadline counts from the start instant.
+    let start_at = dist.start_at.map(|at| {
+        let until = at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        std::time::Instant::now() + until
+    });
+    if let Some(at) = start_at {
+        let lead = Duration::from_secs(plan.ramp_up_secs() + START_LEAD_S);
+        if let Some(begin) = at.checked_sub(lead) {
+            tokio::select! {
+                () = tokio::time::sleep_until(begin.into()) => {}
+                _ = stop.stopped() => {}
+            }
+        }
+    }
+    let deadline = match start_at {
+        Some(at) => plan.bounds.run_time.map(|secs| {
+            at.saturating_duration_since(std::time::Instant::now())
+                + Duration::from_secs(secs)
+                + plan.timeout
+        }),
+        None => plan.deadline(),
+    };
     let settings = RunSettings {
         host: host.clone(),
         users: plan.users,
@@ -160,7 +195,10 @@ async fn attack(
         iterations: plan.bounds.iterations,
         timeout: plan.timeout,
         tls: (plan.tls != ClientTls::default()).then(|| Arc::new(plan.tls.clone())),
-        deadline: plan.deadline(),
+        deadline,
+        start_at,
+        first_user: dist.first_user,
+        accounts: dist.accounts.clone().map(Arc::new),
         open: plan
             .open
             .as_ref()
@@ -184,7 +222,7 @@ async fn attack(
     observer.started(plan, &host, &counters);
     let killswitch = tokio::spawn(stop_goose_on(stop.clone()));
     let execute = runner::execute(&compiled, &settings, &counters);
-    let metrics = match plan.bound() {
+    let metrics = match deadline.map(|d| d + Duration::from_secs(2)) {
         // A backstop: every request already ends by the deadline; goose itself must too.
         Some(bound) => tokio::time::timeout(bound + Duration::from_secs(1), execute)
             .await
@@ -218,6 +256,10 @@ async fn attack(
         let measured = open.schedule().total().saturating_sub(open.warmup);
         end = end.min(start + measured);
     }
+    if let (Some(at), Some(secs), None) = (start_at, plan.bounds.run_time, &plan.open) {
+        // A common window ends at the same instant for every shard.
+        end = end.min(at + Duration::from_secs(secs));
+    }
     let recorded = counters.recorder.finish(end);
     let users = usize::try_from(counters.users.load(Ordering::Relaxed)).unwrap_or(usize::MAX);
     let mut results = results::collect(recorded, &info, users);
@@ -233,9 +275,22 @@ async fn attack(
             results.cancelled,
         ));
     }
+    if let Some(shard) = dist.shard {
+        results.shard = Some(super::shard::shard_info(
+            shard,
+            dist.first_user,
+            plan.users,
+            dist.start_at,
+            results.started_at.as_deref(),
+            results.duration_s,
+        ));
+    }
     judge(&mut results, &plan.thresholds, plan.default_gate);
     Ok(LoadOutcome { results })
 }
+
+/// Seconds the users of a run with a common start begin before their ramp-up must end.
+const START_LEAD_S: u64 = 1;
 
 /// What every run's results say about it, measured or not.
 fn run_info(plan: &LoadPlan, requests: &[(String, String)], host: &str) -> RunInfo {

@@ -19,7 +19,7 @@ use goose::{GooseAttack, GooseError};
 use reqwest::header::HeaderValue;
 
 use super::arrival::Arrivals;
-use super::compile::{BodyTpl, FlowPlan, HeaderTpl, Plan, StepPlan};
+use super::compile::{BodyTpl, FlowPlan, HeaderTpl, Plan, StepPlan, UserSlot};
 use super::record::{Recorder, Timing};
 use crate::http::ResponseData;
 use crate::tls::ClientTls;
@@ -47,6 +47,14 @@ pub struct RunSettings {
     /// No request is sent, and none is waited for, past this long after the attack starts:
     /// requests still waiting then are abandoned and counted as cancelled.
     pub deadline: Option<Duration>,
+    /// A common start (`--start-at`): the measured window (or, in the open model, the arrival
+    /// schedule) starts at this instant, once every user has started, and a closed-model run
+    /// ends `run_time` after it.
+    pub start_at: Option<Instant>,
+    /// Global number of this process's first user (`{{$user}}`; 0 without shards).
+    pub first_user: usize,
+    /// Account rows of this process's users, in user order (`--accounts`).
+    pub accounts: Option<Arc<super::accounts::Accounts>>,
 }
 
 /// Counters shared by every user, read by the progress line and the results.
@@ -138,6 +146,11 @@ struct Shared {
     /// Whether the measured window starts when the last user has started (run-time mode).
     window_on_launch: bool,
     open: Option<(Arc<Arrivals>, Duration)>,
+    /// Whether the arrival schedule starts when the last user has started (no common start).
+    schedule_on_launch: bool,
+    first_user: usize,
+    accounts: Option<Arc<super::accounts::Accounts>>,
+    user_slots: Arc<Vec<(usize, UserSlot)>>,
 }
 
 /// How long a user pauses on a step it cannot send (a value it needs was not captured).
@@ -159,8 +172,14 @@ pub async fn execute(
         deadline: settings.deadline.map(|d| Instant::now() + d),
         slots: plan.slots.len(),
         users: settings.users,
-        window_on_launch: settings.iterations.is_none() && settings.open.is_none(),
+        window_on_launch: settings.iterations.is_none()
+            && settings.open.is_none()
+            && settings.start_at.is_none(),
         open: settings.open.clone(),
+        schedule_on_launch: settings.start_at.is_none(),
+        first_user: settings.first_user,
+        accounts: settings.accounts.clone(),
+        user_slots: Arc::new(plan.user_slots.clone()),
     };
     if settings.iterations.is_some() {
         // Nothing is reset with iterations: the whole run counts.
@@ -199,7 +218,12 @@ pub async fn execute(
             attack = *attack.set_default(GooseDefault::RunTime, secs as usize + 2)?;
         }
         (None, Some(secs), None) => {
-            attack = *attack.set_default(GooseDefault::RunTime, secs as usize)?;
+            // With a common start the window's end is ours (below); goose's timer, which starts
+            // when every user has started, comes later.
+            let backstop = settings.start_at.map_or(0, |at| {
+                at.saturating_duration_since(Instant::now()).as_secs() as usize + 2
+            });
+            attack = *attack.set_default(GooseDefault::RunTime, secs as usize + backstop)?;
         }
         (None, None, _) => {
             return Err(GooseError::InvalidOption {
@@ -220,6 +244,15 @@ pub async fn execute(
         tasks.push(tokio::spawn(end_with_schedule(
             Arc::clone(arrivals),
             *warmup,
+            Arc::clone(counters),
+        )));
+    }
+    if let Some(at) = settings.start_at {
+        tasks.push(tokio::spawn(common_start(
+            at,
+            settings.users,
+            settings.open.as_ref().map(|(a, _)| Arc::clone(a)),
+            settings.run_time.filter(|_| settings.open.is_none()),
             Arc::clone(counters),
         )));
     }
@@ -246,6 +279,31 @@ async fn end_with_schedule(arrivals: Arc<Arrivals>, warmup: Duration, counters: 
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     goose::trigger_killswitch("the arrival schedule is over");
+}
+
+/// A common start: at `at`, once every user has started, the measured window starts (closed
+/// model) or the arrival schedule does (open model); a closed-model run then ends `run_time`
+/// seconds after `at`, so that every shard's window ends at the same instant.
+async fn common_start(
+    at: Instant,
+    users: usize,
+    arrivals: Option<Arc<Arrivals>>,
+    run_time: Option<u64>,
+    counters: Arc<Counters>,
+) {
+    tokio::time::sleep_until(at.into()).await;
+    while counters.users.load(Ordering::Relaxed) < users as u64 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    match &arrivals {
+        Some(a) => a.start(Instant::now()),
+        None => counters.recorder.start_window(),
+    }
+    if let Some(secs) = run_time {
+        tokio::time::sleep_until((at + Duration::from_secs(secs)).into()).await;
+        counters.recorder.stop_measuring();
+        goose::trigger_killswitch("the common window ended (--start-at + --run-time)");
+    }
 }
 
 /// The first on-start transaction of every user when the TLS settings are not the default: a
@@ -329,8 +387,24 @@ fn user_state<'u>(
     if user.get_session_data::<UserState>().is_none() {
         let counters = &shared.counters;
         let started = counters.users.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut slots = vec![None; shared.slots];
+        let local = usize::try_from(started - 1).unwrap_or(usize::MAX);
+        for (slot, what) in shared.user_slots.iter() {
+            let value = match what {
+                UserSlot::Number => Some((shared.first_user + local).to_string()),
+                UserSlot::Column(c) => shared
+                    .accounts
+                    .as_ref()
+                    .and_then(|a| a.rows.get(local))
+                    .and_then(|row| row.get(*c))
+                    .cloned(),
+            };
+            if let Some(s) = slots.get_mut(*slot) {
+                *s = value;
+            }
+        }
         user.set_session_data(UserState {
-            slots: vec![None; shared.slots],
+            slots,
             shard: counters.recorder.shard_of_new_user(),
             intended: None,
             holds_arrival: false,
@@ -340,7 +414,7 @@ fn user_state<'u>(
             if shared.window_on_launch {
                 counters.recorder.start_window();
             }
-            if let Some((arrivals, _)) = &shared.open {
+            if let (Some((arrivals, _)), true) = (&shared.open, shared.schedule_on_launch) {
                 arrivals.start(Instant::now());
             }
         }

@@ -51,11 +51,13 @@ impl App {
             timing_leak: config.faults.contains(&Fault::TimingLeak),
             no_lockout: config.faults.contains(&Fault::NoLockout),
         };
-        let directory =
-            tokio::task::spawn_blocking(move || Directory::build(dialect, cost, pool, weak))
-                .await
-                .map_err(ServerError::HashTask)?
-                .map_err(|e| ServerError::Hash(e.to_string()))?;
+        let extra = config.load_accounts.clone();
+        let directory = tokio::task::spawn_blocking(move || {
+            Directory::build_with(dialect, cost, pool, weak, &extra)
+        })
+        .await
+        .map_err(ServerError::HashTask)?
+        .map_err(|e| ServerError::Hash(e.to_string()))?;
         let es256 = config.variants.contains(&Variant::Es256Tokens)
             || config.faults.contains(&Fault::AlgConfusion);
         let jwt = if es256 {

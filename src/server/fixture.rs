@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::load_accounts::LoadAccounts;
 use super::passwords::{self, HashCost, HashError};
 use super::pool::{HashPool, PoolError};
 use super::throttle::Throttle;
@@ -163,13 +164,41 @@ fn drf_client() -> Value {
 impl Directory {
     /// Hashes every fixture password of `dialect` (and the dummy); logins are verified on `pool`.
     /// CPU-bound: run it off the async workers.
+    #[cfg(test)]
     pub(crate) fn build(
         dialect: Dialect,
         cost: HashCost,
         pool: HashPool,
         weak: Weaknesses,
     ) -> Result<Directory, HashError> {
+        Self::build_with(dialect, cost, pool, weak, &LoadAccounts::default())
+    }
+
+    /// [`Directory::build`] with extra accounts for load runs (users; drf users get a profile).
+    pub(crate) fn build_with(
+        dialect: Dialect,
+        cost: HashCost,
+        pool: HashPool,
+        weak: Weaknesses,
+        extra: &LoadAccounts,
+    ) -> Result<Directory, HashError> {
         let mut accounts = HashMap::new();
+        for (i, (login, password)) in extra.0.iter().enumerate() {
+            let id = super::load_accounts::FIRST_ID + i as u64;
+            let profile = (dialect == Dialect::DrfSessions).then(|| {
+                let mut p = drf_user(id, &format!("load{i}"), &format!("+7900{id:07}"));
+                p["email"] = Value::String(login.clone());
+                p
+            });
+            let account = Account {
+                kind: Kind::User,
+                id,
+                login: login.clone(),
+                profile,
+                hash: passwords::hash(cost, password)?.into(),
+            };
+            accounts.insert((Kind::User, login.clone()), Arc::new(account));
+        }
         for seed in seeds(dialect) {
             let account = Account {
                 kind: seed.kind,

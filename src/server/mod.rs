@@ -19,6 +19,7 @@ mod faults;
 mod fixture;
 mod form_sessions;
 mod jsonapi_sessions;
+pub mod load_accounts;
 pub mod metrics;
 pub mod negotiation;
 mod passwords;
@@ -131,6 +132,8 @@ pub struct ServerConfig {
     /// How long tokens and sessions live, where the dialect's credentials expire (rails-jwt and
     /// drf-sessions JWTs, sessions-service API keys); `None`: the documented lifetime.
     pub token_ttl: Option<Duration>,
+    /// Extra accounts for load runs (`serve --accounts N`, [`load_accounts`]).
+    pub load_accounts: load_accounts::LoadAccounts,
 }
 
 impl ServerConfig {
@@ -149,6 +152,7 @@ impl ServerConfig {
             tls: None,
             metrics_addr: None,
             token_ttl: None,
+            load_accounts: load_accounts::LoadAccounts::default(),
         }
     }
 }

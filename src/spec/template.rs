@@ -223,7 +223,7 @@ fn entity_tag(v: &str) -> Option<(bool, &str)> {
 }
 
 /// Built-in names, always defined.
-pub const BUILTINS: &[&str] = &["$random", "$now"];
+pub const BUILTINS: &[&str] = &["$random", "$now", "$user", "$shard"];
 
 /// A piece of a parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -329,6 +329,8 @@ pub fn render<'v>(
         let mut value = match name {
             "$random" => format!("{:016x}", rand::random::<u64>()),
             "$now" => httpdate::fmt_http_date(std::time::SystemTime::now()),
+            // Outside a load run there is one user of one shard (`load::shard`).
+            "$user" | "$shard" => "0".to_owned(),
             name => lookup(name)
                 .ok_or_else(|| TemplateError::Unknown {
                     name: name.to_owned(),
