@@ -10,9 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use goose::client::GooseClientBuilder;
 use goose::config::GooseConfiguration;
-use goose::goose::{
-    GooseRequest, GooseUser, Scenario, Transaction, TransactionError, TransactionResult,
-};
+use goose::goose::{GooseUser, Scenario, Transaction, TransactionError, TransactionResult};
 use goose::metrics::GooseMetrics;
 use goose::prelude::{GooseDefault, GooseDefaultType};
 use goose::{GooseAttack, GooseError};
@@ -151,6 +149,9 @@ struct Shared {
     first_user: usize,
     accounts: Option<Arc<super::accounts::Accounts>>,
     user_slots: Arc<Vec<(usize, UserSlot)>>,
+    /// The target's base URL, parsed once (goose's `Host`): a step's path is joined to it as
+    /// goose joins it, without goose's per-request URL parsing.
+    base: Option<reqwest::Url>,
 }
 
 /// How long a user pauses on a step it cannot send (a value it needs was not captured).
@@ -180,6 +181,7 @@ pub async fn execute(
         first_user: settings.first_user,
         accounts: settings.accounts.clone(),
         user_slots: Arc::new(plan.user_slots.clone()),
+        base: reqwest::Url::parse(&settings.host).ok(),
     };
     if settings.iterations.is_some() {
         // Nothing is reset with iterations: the whole run counts.
@@ -371,10 +373,17 @@ fn transaction(step: &StepPlan, shared: &Shared, first: bool) -> Transaction {
     let step = Arc::new(step.clone());
     let shared = Arc::new(shared.clone());
     let name = step.name.clone();
+    // A path without templating has one URL for every request: parsed here, once.
+    let url: Arc<Option<reqwest::Url>> = Arc::new(
+        step.path
+            .as_static()
+            .and_then(|p| shared.base.as_ref()?.join(p).ok()),
+    );
     Transaction::new(Arc::new(move |user| {
         let step = Arc::clone(&step);
         let shared = Arc::clone(&shared);
-        Box::pin(async move { run_step(user, &step, &shared, first).await })
+        let url = Arc::clone(&url);
+        Box::pin(async move { run_step(user, &step, &shared, first, url.as_ref().as_ref()).await })
     }))
     .set_name(&name)
 }
@@ -429,6 +438,7 @@ async fn run_step(
     step: &StepPlan,
     shared: &Shared,
     first: bool,
+    url: Option<&reqwest::Url>,
 ) -> TransactionResult {
     let counters = &*shared.counters;
     let deadline = shared.deadline;
@@ -458,7 +468,7 @@ async fn run_step(
     let shard = state.shard;
     let intended = state.intended.take();
 
-    let builder = match build(user, step) {
+    let builder = match build(user, step, shared.base.as_ref(), url) {
         Ok(b) => b,
         Err(skip) => {
             if let Some(c) = counters.skipped.get(step.request) {
@@ -481,12 +491,9 @@ async fn run_step(
             };
         }
     };
-    let mut request = GooseRequest::builder()
-        .set_request_builder(builder)
-        .name(step.name.as_str());
-    if let Some(expect) = &step.expect {
-        request = request.expect_status_code(first_status(expect));
-    }
+    let request = builder
+        .build()
+        .map_err(|e| custom(&format!("step `{}`: {e}", step.name)))?;
     let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
     if left == Some(Duration::ZERO) {
         counters.cancelled.fetch_add(1, Ordering::Relaxed);
@@ -494,44 +501,46 @@ async fn run_step(
     }
     let in_flight = InFlight::start(counters);
     let sent_at = Instant::now();
-    let sent = user.request(request.build());
-    let goose = match left {
-        None => sent.await?,
+    // Sent on the users' shared client directly: goose's `request()` would build a metric
+    // record (URL and name strings) for every request, which our recorder replaces.
+    let sent = user.client.execute(request);
+    let response = match left {
+        None => sent.await,
         Some(left) => match tokio::time::timeout(left, sent).await {
-            Ok(r) => r?,
+            Ok(r) => r,
             // The run's bound came first: the request is abandoned (the dropped guard counts
             // it as cancelled).
             Err(_) => return past_deadline().await,
         },
     };
     let headers_at = Instant::now();
-    let status = goose.request.status_code;
+    let (status, response, error) = match response {
+        Ok(r) => {
+            let code = r.status();
+            (code.as_u16(), Some(r), format!("{code}: {}", step.name))
+        }
+        Err(e) => (0, None, transport_error(&e, &step.name)),
+    };
     let status_ok = status != 0
         && match &step.expect {
             Some(expect) => expect.allows(status),
             None => (200..300).contains(&status),
         };
-    let outcome = match goose.response {
-        Ok(response) => match deadline {
+    let outcome = match response {
+        Some(response) => match deadline {
             None => read(response, step).await,
             Some(d) => match tokio::time::timeout_at(d.into(), read(response, step)).await {
                 Ok(r) => r,
                 Err(_) => return past_deadline().await,
             },
         },
-        Err(_) => Err(String::new()),
+        None => Err(String::new()),
     };
     let done_at = Instant::now();
     in_flight.done();
     counters.requests.fetch_add(1, Ordering::Relaxed);
 
-    let mut failure: Option<String> = (!status_ok).then(|| {
-        if goose.request.error.is_empty() {
-            format!("{status}: {}", step.name)
-        } else {
-            goose.request.error.clone()
-        }
-    });
+    let mut failure: Option<String> = (!status_ok).then_some(error);
     match outcome {
         Ok(data) if status_ok && !step.captures.is_empty() => {
             let mut why_not = None;
@@ -587,6 +596,44 @@ async fn run_step(
     Ok(())
 }
 
+/// reqwest's method of a goose method (`None` for goose's `Custom`, which sends nothing).
+fn reqwest_method(m: &goose::goose::GooseMethod) -> Option<reqwest::Method> {
+    use goose::goose::GooseMethod as G;
+    Some(match m {
+        G::Delete => reqwest::Method::DELETE,
+        G::Get => reqwest::Method::GET,
+        G::Head => reqwest::Method::HEAD,
+        G::Patch => reqwest::Method::PATCH,
+        G::Post => reqwest::Method::POST,
+        G::Put => reqwest::Method::PUT,
+        G::Custom => return None,
+    })
+}
+
+/// A request that got no response, in the words goose used for it (`error sending request
+/// login: client error (Connect)`), so reports read as before.
+fn transport_error(e: &reqwest::Error, name: &str) -> String {
+    let kind = if e.is_builder() {
+        "builder error"
+    } else if e.is_request() || e.is_connect() {
+        "error sending request"
+    } else if e.is_body() {
+        "request or response body error"
+    } else if e.is_decode() {
+        "error decoding response body"
+    } else if e.is_redirect() {
+        "error following redirect"
+    } else if e.is_timeout() {
+        "timed out"
+    } else {
+        "Http status"
+    };
+    match std::error::Error::source(e) {
+        Some(source) => format!("{kind} {name}: {source}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
 /// The run's bound has passed: nothing more is sent. Ends the attack through the killswitch and
 /// waits a little (a transaction that returned at once would spin its user without ever yielding
 /// and starve the runtime goose's own timers run on).
@@ -602,7 +649,12 @@ enum Skip {
 }
 
 /// The request builder of a step, rendered for this user.
-fn build(user: &GooseUser, step: &StepPlan) -> Result<reqwest::RequestBuilder, Skip> {
+fn build(
+    user: &GooseUser,
+    step: &StepPlan,
+    base: Option<&reqwest::Url>,
+    url: Option<&reqwest::Url>,
+) -> Result<reqwest::RequestBuilder, Skip> {
     let slots: &[Option<String>] = user
         .get_session_data::<UserState>()
         .map_or(&[], |s| s.slots.as_slice());
@@ -616,9 +668,17 @@ fn build(user: &GooseUser, step: &StepPlan) -> Result<reqwest::RequestBuilder, S
             scratch.as_str()
         }
     };
-    let mut rb = user
-        .get_request_builder(&step.method, path)
-        .map_err(|e| Skip::Invalid(format!("step `{}`: {e}", step.name)))?;
+    let invalid = |e: &dyn std::fmt::Display| Skip::Invalid(format!("step `{}`: {e}", step.name));
+    let mut rb = match (url, base, reqwest_method(&step.method)) {
+        (Some(url), _, Some(m)) => user.client.request(m, url.clone()),
+        // Joined as goose joins a relative path to its base URL.
+        (None, Some(base), Some(m)) if reqwest::Url::parse(path).is_err() => user
+            .client
+            .request(m, base.join(path).map_err(|e| invalid(&e))?),
+        _ => user
+            .get_request_builder(&step.method, path)
+            .map_err(|e| invalid(&e))?,
+    };
     for (name, value) in &step.headers {
         match value {
             HeaderTpl::Static(v) => rb = rb.header(name.clone(), v.clone()),
@@ -685,13 +745,6 @@ async fn think(step: &StepPlan) {
             min
         };
         tokio::time::sleep(pause).await;
-    }
-}
-
-fn first_status(expect: &crate::spec::StatusExpect) -> u16 {
-    match expect {
-        crate::spec::StatusExpect::One(s) => *s,
-        crate::spec::StatusExpect::AnyOf(v) => v.first().copied().unwrap_or(200),
     }
 }
 
