@@ -11,7 +11,7 @@ use plotters::prelude::*;
 use crate::report::html::esc;
 
 use super::report::{headline_line, rows, status_line, HEADERS};
-use super::results::{LoadResults, Verdict};
+use super::results::{Capacity, LoadResults, Verdict};
 
 impl Plots {
     /// The plots of a run's results: its per-second series (the measured window and the ramp-up
@@ -53,8 +53,34 @@ impl Plots {
         Plots {
             series,
             distributions,
-            capacity: None,
+            capacity: r.capacity.as_ref().map(capacity_plot),
         }
+    }
+}
+
+/// The plot of the HTML report: the latency objective's value by offered rate.
+pub fn capacity_plot(c: &Capacity) -> CapacityPlot {
+    let limit_ms = c
+        .latency_objective
+        .as_deref()
+        .and_then(|t| super::threshold::Threshold::parse(t).ok().map(|t| t.limit));
+    CapacityPlot {
+        metric: c.latency_objective.as_deref().map_or_else(
+            || "latency".to_owned(),
+            |t| super::capacity_report::objective_metric(t).to_owned(),
+        ),
+        limit_ms,
+        steps: c
+            .steps
+            .iter()
+            .filter(|s| !s.interrupted)
+            .map(|s| CapacityStep {
+                rate: s.rate_per_s,
+                latency_ms: s.latency_ms,
+                passed: s.passed,
+            })
+            .collect(),
+        max_rate: c.max_rate_per_s,
     }
 }
 
@@ -365,6 +391,14 @@ pub fn write_html<W: Write>(mut w: W, r: &LoadResults, plots: &Plots) -> io::Res
         let _ = writeln!(page, "<p>{}</p>", esc(&c.line()));
     }
     thresholds(&mut page, r);
+    if let (Some(c), Some(plot)) = (&r.capacity, &plots.capacity) {
+        let unit = super::report::headline_label(
+            r.headline.as_ref().map_or("login", |h| h.request.as_str()),
+        );
+        page.push_str("<h2>Capacity search</h2>\n");
+        page.push_str(&super::capacity_report::html(c, &unit));
+        let _ = writeln!(page, "<figure>{}</figure>", capacity_chart(plot));
+    }
     let _ = writeln!(
         page,
         "<ul><li>spec: <code>{}</code></li><li>target: <code>{}</code></li><li>users: {}</li>\
@@ -479,30 +513,6 @@ fn charts(page: &mut String, plots: &Plots) {
             "<figure>{}</figure>",
             distribution_chart(&plots.distributions)
         );
-    }
-    if let Some(cap) = &plots.capacity {
-        page.push_str("<h2>Capacity search</h2>\n");
-        if let Some(max) = cap.max_rate {
-            let _ = writeln!(
-                page,
-                "<p><strong>maximum sustainable rate: {max:.1}/s</strong></p>"
-            );
-        } else {
-            page.push_str("<p><strong>no rate met the objectives</strong></p>\n");
-        }
-        let _ = writeln!(page, "<figure>{}</figure>", capacity_chart(cap));
-        page.push_str("<table><tr><th>rate/s</th><th>latency ms</th><th>result</th></tr>\n");
-        for step in &cap.steps {
-            let _ = writeln!(
-                page,
-                "<tr><td>{:.1}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-                step.rate,
-                step.latency_ms
-                    .map_or_else(|| "-".into(), |l| format!("{l:.1}")),
-                if step.passed { "pass" } else { "FAIL" }
-            );
-        }
-        page.push_str("</table>\n");
     }
 }
 

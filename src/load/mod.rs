@@ -6,6 +6,8 @@
 //! [`threshold`] (verdict)) → [`report`]. See `docs/load.md`.
 
 pub mod arrival;
+pub mod capacity;
+pub mod capacity_report;
 pub mod compile;
 pub mod html;
 pub mod junit;
