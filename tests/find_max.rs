@@ -1,5 +1,6 @@
 //! `sessionspec load --find-max` end to end against the embedded reference server: a search that
-//! finds a rate, one whose first step already breaks (exit 1), an interrupted one, usage errors.
+//! finds a rate, one whose first step already breaks (exit 1), an interrupted one, usage errors;
+//! and the open model's `stages` of scenario files.
 //!
 //! goose keeps process-global state, so these tests live in their own binary and take
 //! [`SERIAL`]. Every search is bounded: 1 s steps, a handful of steps, a pool of 8 users, the
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use sessionspec::cli::{
-    capacity_plan, exit_code, write_load_reports, Cli, Command as Sub, LoadArgs,
+    capacity_plan, exit_code, load_plan, write_load_reports, Cli, Command as Sub, LoadArgs,
 };
 use sessionspec::load::capacity::{find_max, CapacityStep, Phase, SearchObserver, Stopped};
 use sessionspec::load::{LoadOutcome, LoadResults, Silent, Verdict};
@@ -159,6 +160,8 @@ async fn finds_the_highest_rate_a_small_pool_serves() {
         html.contains("SLA 1000 ms"),
         "the objective's line is drawn"
     );
+    assert!(html.contains(&format!("max sustainable {expected}/s")));
+    assert_self_contained(&html);
     let xml = std::fs::read_to_string(dir.path().join("load.xml")).unwrap();
     assert!(xml.contains(r#"<testcase name="find-max""#), "{xml}");
     assert!(xml.contains(r#"failures="0""#), "{xml}");
@@ -186,6 +189,64 @@ async fn a_first_step_that_breaks_exits_1() {
     assert!(xml.contains(r#"type="capacity""#), "{xml}");
     let md = std::fs::read_to_string(dir.path().join("load.md")).unwrap();
     assert!(md.contains("even the first step (5/s) broke"), "{md}");
+}
+
+/// Every URL an element of `html` would fetch when the page is shown: `src`, `href`,
+/// `xlink:href`, `srcset`, `data`, `poster` and `action` of any element (script, style, link,
+/// img, SVG image/use, …), `url(…)` and `@import` in inline styles. `data:` URLs and fragments
+/// (`#id`) fetch nothing and are left out.
+fn fetched_urls(html: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let all = scraper::Selector::parse("*").unwrap();
+    let mut found = Vec::new();
+    let fetches = |v: &str| {
+        let v = v.trim();
+        !(v.is_empty() || v.starts_with('#') || v.to_ascii_lowercase().starts_with("data:"))
+    };
+    for el in doc.select(&all) {
+        for (name, value) in el.value().attrs() {
+            let name = name.to_ascii_lowercase();
+            let url_attr = matches!(
+                name.as_str(),
+                "src" | "href" | "xlink:href" | "srcset" | "data" | "poster" | "action"
+            );
+            if url_attr && fetches(value) {
+                found.push(format!("<{} {name}=\"{value}\">", el.value().name()));
+            }
+            if name == "style" && (value.contains("url(") || value.contains("@import")) {
+                found.push(format!("<{} style=\"{value}\">", el.value().name()));
+            }
+        }
+        if el.value().name() == "style" {
+            let css: String = el.text().collect();
+            if css.contains("url(") || css.contains("@import") {
+                found.push(format!("<style>{css}</style>"));
+            }
+        }
+    }
+    found
+}
+
+/// The HTML report shows without the network: nothing in it fetches anything.
+fn assert_self_contained(html: &str) {
+    let doc = scraper::Html::parse_document(html);
+    let svg = scraper::Selector::parse("figure > svg").unwrap();
+    assert!(
+        doc.select(&svg).count() >= 5,
+        "the parser sees the page's inline SVG plots"
+    );
+    assert_eq!(fetched_urls(html), Vec::<String>::new());
+    // The check is no rubber stamp: each kind of outside reference is found.
+    for planted in [
+        r#"<script src="https://cdn.example/echarts.js"></script>"#,
+        r#"<link rel="stylesheet" href="//cdn.example/a.css">"#,
+        r#"<img src="http://example.org/x.png">"#,
+        r#"<svg><image xlink:href="https://example.org/i.png"/></svg>"#,
+        r#"<style>@import "https://example.org/b.css";</style>"#,
+    ] {
+        let page = html.replace("</body>", &format!("{planted}</body>"));
+        assert_eq!(fetched_urls(&page).len(), 1, "{planted}");
+    }
 }
 
 /// Stops the search when the first step is done, as a Ctrl-C would.
@@ -262,4 +323,135 @@ fn usage_errors_are_refused_before_any_step() {
             "{extra:?}: {errors:?}"
         );
     }
+}
+
+// ---- `stages` in scenario files (the open model's ramping arrival rate) ----
+
+const STAGED: &str = r#"{
+  "$schema": "schema/scenario.schema.json",
+  "name": "staged",
+  "spec": "rails-jwt",
+  "users": 4,
+  "start_rate": "5/s",
+  "stages": [
+    { "duration": "1s", "target": "20/s" },
+    { "duration": "1s", "target": 20 }
+  ],
+  "flow": [ { "call": "login", "expect_status": 200 } ]
+}"#;
+
+/// `load --scenario FILE` of a scenario written into `dir`, with `extra` flags.
+fn staged_args(dir: &Path, text: &str, extra: &[&str]) -> LoadArgs {
+    let file = dir.join("staged.json");
+    std::fs::write(&file, text).unwrap();
+    let mut argv: Vec<String> = ["sessionspec", "load", "--hash-cost", "low", "--quiet"]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    argv.extend(["--scenario".into(), file.display().to_string()]);
+    argv.extend([
+        "--specs-dir".into(),
+        root().join("specs").display().to_string(),
+    ]);
+    argv.extend([
+        "--report".into(),
+        format!("json:{}", dir.join("load.json").display()),
+    ]);
+    argv.extend(extra.iter().map(ToString::to_string));
+    match Cli::parse_from(argv).command {
+        Sub::Load(a) => a,
+        other => panic!("not load: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_stages_ramp_the_arrival_rate_and_rate_overrides_them() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let prepared = load_plan(&staged_args(dir.path(), STAGED, &[])).unwrap();
+    let open = prepared
+        .plan
+        .open
+        .as_ref()
+        .expect("the stages make the open model");
+    let stages: Vec<(f64, f64, f64)> = open
+        .stages
+        .iter()
+        .map(|s| (s.duration_s, s.from_per_s, s.to_per_s))
+        .collect();
+    assert_eq!(stages, [(1.0, 5.0, 20.0), (1.0, 20.0, 20.0)]);
+    assert_eq!(
+        prepared.plan.bounds.run_time,
+        Some(2),
+        "the stages bound the run"
+    );
+    let outcome = sessionspec::load::run(&prepared.plan, &Stop::never(), &Silent)
+        .await
+        .unwrap();
+    let r = &outcome.results;
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.thresholds);
+    assert_eq!(r.plan.rate.as_ref().unwrap().len(), 2);
+    // 12.5 arrivals in the ramp, 20 at the constant stage.
+    let logins = r.stats(Some("login")).unwrap().requests;
+    assert!((25..=40).contains(&logins), "{logins} logins");
+    assert!(write_load_reports(&outcome, &prepared.reports));
+
+    // --rate (with a run time) overrides the stages.
+    let prepared = load_plan(&staged_args(
+        dir.path(),
+        STAGED,
+        &["--rate", "10/s", "--run-time", "1s"],
+    ))
+    .unwrap();
+    let open = prepared.plan.open.as_ref().unwrap();
+    assert_eq!(open.stages.len(), 1);
+    assert_eq!(open.stages[0].from_per_s, 10.0);
+    // Without --rate, the stages are the run's length.
+    let errors = load_plan(&staged_args(dir.path(), STAGED, &["--run-time", "5s"])).unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.contains("sets `stages`")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn bad_stages_are_located_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_rate = STAGED.replace(r#""target": 20 }"#, r#""target": "fast" }"#);
+    let errors = load_plan(&staged_args(dir.path(), &bad_rate, &[])).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("staged.json:9:") && e.contains("/stages/1/target")),
+        "{errors:?}"
+    );
+    let too_long = STAGED.replace(
+        r#""duration": "1s", "target": 20"#,
+        r#""duration": "2m", "target": 20"#,
+    );
+    let errors = load_plan(&staged_args(dir.path(), &too_long, &[])).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("staged.json:7:13: /stages: the stages last 2m 1s")),
+        "{errors:?}"
+    );
+    let nothing = STAGED
+        .replace(r#""5/s""#, "0")
+        .replace(r#""20/s""#, "0")
+        .replace(r#""target": 20"#, r#""target": 0"#);
+    let errors = load_plan(&staged_args(dir.path(), &nothing, &[])).unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.contains("sends nothing")),
+        "{errors:?}"
+    );
+    let orphan = r#"{"name": "staged", "spec": "rails-jwt", "start_rate": 5, "run_time": "1s",
+  "flow": [ { "call": "login" } ]}"#;
+    let errors = load_plan(&staged_args(dir.path(), orphan, &[])).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("/start_rate: start_rate goes with `stages`")),
+        "{errors:?}"
+    );
 }

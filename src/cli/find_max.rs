@@ -75,6 +75,8 @@ pub fn capacity_plan(args: &LoadArgs) -> Result<PreparedSearch, Vec<String>> {
     // scenario's and --threshold thresholds), the pool defaulting to a capacity search's.
     let mut one = args.clone();
     one.run_time = Some(f.step_time + f.step_warmup);
+    // As --rate does, the search's own rates override the scenario's `stages`.
+    one.rate = Some(format!("{start}/s"));
     one.users = Some(args.users.unwrap_or(capacity::DEFAULT_POOL));
     let prepared = load_plan(&one);
     let requests = match &prepared {
