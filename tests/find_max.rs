@@ -45,6 +45,7 @@ fn argv(dir: &Path, extra: &[&str]) -> Vec<String> {
         ("--step-warmup", "1s"),
         ("--refine", "1"),
         ("--max-steps", "4"),
+        ("--confirm", "0"),
     ] {
         let given = extra.contains(&flag) || (flag == "--growth" && extra.contains(&"--rate-step"));
         if !given {
@@ -172,12 +173,16 @@ async fn a_first_step_that_breaks_exits_1() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
     // Every login takes 250 ms: p95 < 100ms breaks at once.
-    let a = args(dir.path(), &["--find-max", "login:p95<100ms"]);
+    // The break is confirmed by a second run at the same rate.
+    let a = args(
+        dir.path(),
+        &["--find-max", "login:p95<100ms", "--confirm", "1"],
+    );
     let (code, outcome) = search(&a, &Stop::never(), &Silent).await;
     let r = &outcome.results;
     let c = r.capacity.as_ref().unwrap();
-    assert_eq!(c.steps.len(), 1, "{:#?}", c.steps);
-    assert!(!c.steps[0].passed);
+    assert_eq!(c.steps.len(), 2, "{:#?}", c.steps);
+    assert!(c.steps.iter().all(|s| !s.passed && s.rate_per_s == 5.0));
     assert!(c.steps[0].latency_ms.unwrap() >= 250.0);
     assert_eq!(c.max_rate_per_s, None);
     assert_eq!(c.stopped, Stopped::FirstStepFailed);

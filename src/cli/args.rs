@@ -357,4 +357,8 @@ pub struct FindMaxArgs {
     /// Capacity search: bisection rounds between the last good and the first bad rate.
     #[arg(long, value_name = "N", default_value_t = crate::load::capacity::DEFAULT_REFINE, requires = "find_max")]
     pub refine: usize,
+    /// Capacity search: runs of a broken step again before it counts as broken (other work on
+    /// the machine can only slow the server: it breaks steps, never holds them).
+    #[arg(long, value_name = "N", default_value_t = crate::load::capacity::DEFAULT_CONFIRM, requires = "find_max")]
+    pub confirm: usize,
 }

@@ -113,6 +113,7 @@ pub fn capacity_plan(args: &LoadArgs) -> Result<PreparedSearch, Vec<String>> {
         warmup_s: f.step_warmup.as_secs_f64(),
         max_steps: f.max_steps,
         refine: f.refine,
+        confirm: f.confirm,
     };
     Ok(PreparedSearch {
         plan: CapacityPlan::new(plan, all, search),
@@ -128,11 +129,13 @@ pub fn plan_line(plan: &CapacityPlan) -> String {
         Growth::Step(r) => format!("+{r}/s"),
     };
     format!(
-        "find-max: scenario `{}`: open model from {}/s, {growth} per step, at most {} steps and {} bisection rounds, each {}s warm-up + {}s measured, pool of {} users; objectives {}; ends within {}s",
+        "find-max: scenario `{}`: open model from {}/s, {growth} per step, at most {} steps and {} bisection rounds (a break confirmed by {} more run{}), each {}s warm-up + {}s measured, pool of {} users; objectives {}; ends within {}s",
         plan.base.scenario.scenario.name,
         s.start_per_s,
         s.max_steps,
         s.refine,
+        s.confirm,
+        if s.confirm == 1 { "" } else { "s" },
         s.warmup_s,
         s.step_s,
         plan.base.users,

@@ -29,6 +29,7 @@ pub const DEFAULT_STEP: Duration = Duration::from_secs(10);
 pub const DEFAULT_WARMUP: Duration = Duration::from_secs(3);
 pub const DEFAULT_MAX_STEPS: usize = 10;
 pub const DEFAULT_REFINE: usize = 3;
+pub const DEFAULT_CONFIRM: usize = 1;
 /// The pool of users serving a step's arrivals unless `--users` says.
 pub const DEFAULT_POOL: usize = 100;
 /// Besides a step's own bound: starting and stopping its embedded server.
@@ -44,9 +45,10 @@ impl SearchParams {
         round_rate(next.min(MAX_RATE))
     }
 
-    /// Steps a search runs at most: every climbing step and every refinement.
+    /// Steps a search runs at most: every climbing step and every refinement, and the runs
+    /// confirming each break (the climb's one, and each refinement's).
     pub fn most_steps(&self) -> usize {
-        self.max_steps + self.refine
+        self.max_steps + self.refine + (self.refine + 1) * self.confirm
     }
 }
 
@@ -72,7 +74,19 @@ pub enum Next {
 
 /// The next step of a search that has tried `tried` (in order): pure, so that the search is
 /// tested without a server.
+///
+/// A step that breaks is run again, up to `confirm` times, before it counts as broken: work
+/// elsewhere on the machine only ever slows the server, so it can break a step that would hold
+/// but never hold one that would break; a rate holds when any of its runs held.
 pub fn next(params: &SearchParams, tried: &[Tried]) -> Next {
+    if let Some(last) = tried.last() {
+        let runs = tried.iter().filter(|t| t.rate == last.rate).count();
+        let held = tried.iter().any(|t| t.rate == last.rate && t.passed);
+        if !held && runs <= params.confirm {
+            return Next::Run(last.phase, last.rate);
+        }
+    }
+    let tried = &collapse(tried);
     let climbs: Vec<&Tried> = tried.iter().filter(|t| t.phase == Phase::Climb).collect();
     let Some(last) = climbs.last() else {
         return Next::Run(Phase::Climb, round_rate(params.start_per_s));
@@ -98,6 +112,28 @@ pub fn next(params: &SearchParams, tried: &[Tried]) -> Next {
         return Next::Done(Stopped::Broken);
     }
     Next::Run(Phase::Refine, mid)
+}
+
+/// One entry per rate tried, in first-run order: held when any of its runs held.
+pub fn collapse(tried: &[Tried]) -> Vec<Tried> {
+    let mut out: Vec<Tried> = Vec::new();
+    for t in tried {
+        match out.iter_mut().find(|o| o.rate == t.rate) {
+            Some(o) => o.passed |= t.passed,
+            None => out.push(*t),
+        }
+    }
+    out
+}
+
+/// The lowest rate that broke (every run of it) above the highest that held, if any.
+pub fn broke_at(tried: &[Tried]) -> Option<f64> {
+    let max = best(tried);
+    collapse(tried)
+        .iter()
+        .filter(|t| !t.passed && max.is_none_or(|m| t.rate > m))
+        .map(|t| t.rate)
+        .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.min(r))))
 }
 
 /// The highest rate that held, if any.
@@ -316,11 +352,7 @@ pub async fn find_max(
         }
     }
     let max_rate = best(&tried);
-    let broke_at = tried
-        .iter()
-        .filter(|t| !t.passed && max_rate.is_none_or(|m| t.rate > m))
-        .map(|t| t.rate)
-        .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.min(r))));
+    let broke_at = broke_at(&tried);
     let mut results = match (best_results, first_results) {
         (Some((_, r)), _) | (None, Some(r)) => r,
         // Stopped before the first step ran: an empty run of the first step's plan.
@@ -374,6 +406,7 @@ mod tests {
             warmup_s: 3.0,
             max_steps: 6,
             refine: 3,
+            confirm: 0,
         }
     }
 
@@ -417,6 +450,42 @@ mod tests {
             assert!(found <= capacity, "{capacity}: {found}");
             assert!(found >= capacity * 0.875 - 0.01, "{capacity}: {found}");
         }
+    }
+
+    #[test]
+    fn a_break_is_confirmed_by_a_second_run() {
+        let p = SearchParams {
+            confirm: 1,
+            ..params()
+        };
+        // Capacity 50, but the first run at 40/s is slowed by other work and breaks.
+        let mut tried = Vec::new();
+        let mut runs_at_40 = 0;
+        while let Next::Run(phase, rate) = next(&p, &tried) {
+            if rate == 40.0 {
+                runs_at_40 += 1;
+            }
+            let passed = rate <= 50.0 && !(rate == 40.0 && runs_at_40 == 1);
+            tried.push(Tried {
+                phase,
+                rate,
+                passed,
+            });
+            assert!(tried.len() <= p.most_steps(), "bounded: {tried:?}");
+        }
+        // 10, 20, 40 (broke), 40 again (held), 80 (broke twice), then 60 ×2, 50, 55 ×2.
+        assert_eq!(
+            rates(&tried),
+            vec![10.0, 20.0, 40.0, 40.0, 80.0, 80.0, 60.0, 60.0, 50.0, 55.0, 55.0]
+        );
+        assert_eq!(best(&tried), Some(50.0));
+        assert_eq!(broke_at(&tried), Some(55.0));
+        // Every step breaking: the bound holds with confirmations too.
+        let (all, why) = search(&p, 1.0);
+        assert_eq!(
+            (rates(&all), why),
+            (vec![10.0, 10.0], Stopped::FirstStepFailed)
+        );
     }
 
     #[test]

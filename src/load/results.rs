@@ -492,6 +492,9 @@ pub struct SearchParams {
     pub max_steps: usize,
     /// Bisection rounds between the last good and the first bad rate.
     pub refine: usize,
+    /// Runs of a broken step again before it counts as broken (a rate holds when any run held).
+    #[serde(default)]
+    pub confirm: usize,
 }
 
 /// Whether a step was one of the climb or of the refinement.
