@@ -27,6 +27,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process; boxing `load`'s arguments would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Replay specs against a target and report, case by case, what conforms.
     Check(CheckArgs),
@@ -239,6 +241,8 @@ pub struct LoadArgs {
     pub server_login_metric: String,
     #[command(flatten)]
     pub distributed: Box<super::distributed::DistributedArgs>,
+    #[command(flatten)]
+    pub find_max: FindMaxArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -331,3 +335,42 @@ macro_rules! value_enum {
 }
 
 value_enum!(Fault, Variant, HashCost, Dialect);
+
+/// The capacity search's flags (see `docs/load.md`, "Capacity search").
+#[derive(Debug, Args, Clone, Default)]
+pub struct FindMaxArgs {
+    /// Capacity search: step the open-model arrival rate up until this objective breaks
+    /// (`login:p95<250ms`, `errors<1%`; repeatable) and report the highest rate that held.
+    #[arg(long = "find-max", value_name = "EXPR", conflicts_with_all = ["rate", "iterations", "run_time", "allow_dropped"])]
+    pub find_max: Vec<String>,
+    /// Capacity search: arrival rate of the first step.
+    #[arg(
+        long,
+        value_name = "RATE",
+        default_value = "10/s",
+        requires = "find_max"
+    )]
+    pub start_rate: String,
+    /// Capacity search: each step's rate is the last one's times this factor.
+    #[arg(long, value_name = "FACTOR", default_value_t = crate::load::capacity::DEFAULT_GROWTH, requires = "find_max", conflicts_with = "rate_step")]
+    pub growth: f64,
+    /// Capacity search: each step's rate is the last one's plus this (instead of --growth).
+    #[arg(long, value_name = "RATE", requires = "find_max")]
+    pub rate_step: Option<String>,
+    /// Capacity search: measured time of each step.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::common::parse_timeout, requires = "find_max")]
+    pub step_time: Duration,
+    /// Capacity search: time of each step before it is measured (warm-up, not measured).
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = super::common::parse_duration, requires = "find_max")]
+    pub step_warmup: Duration,
+    /// Capacity search: climbing steps at most.
+    #[arg(long, value_name = "N", default_value_t = crate::load::capacity::DEFAULT_MAX_STEPS, requires = "find_max")]
+    pub max_steps: usize,
+    /// Capacity search: bisection rounds between the last good and the first bad rate.
+    #[arg(long, value_name = "N", default_value_t = crate::load::capacity::DEFAULT_REFINE, requires = "find_max")]
+    pub refine: usize,
+    /// Capacity search: runs of a broken step again before it counts as broken (other work on
+    /// the machine can only slow the server: it breaks steps, never holds them).
+    #[arg(long, value_name = "N", default_value_t = crate::load::capacity::DEFAULT_CONFIRM, requires = "find_max")]
+    pub confirm: usize,
+}

@@ -72,7 +72,16 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
 
     // An explicit --run-time always bounds the run (with --iterations, whichever ends first);
     // the scenario's run_time is only the default when no --iterations are asked for.
+    // The scenario's `stages` (open model) bound the run themselves; --rate overrides them.
+    let staged = args.rate.is_none() && !loaded.scenario.stages.is_empty();
+    if staged && (args.run_time.is_some() || args.iterations.is_some()) {
+        errors.push(format!(
+            "scenario `{}` sets `stages`, which bound the run: --run-time and --iterations go with --rate instead",
+            loaded.scenario.name
+        ));
+    }
     let run_time = match (args.run_time, loaded.scenario.run_time, args.iterations) {
+        _ if staged => Some(loaded.scenario.stages_total().as_secs_f64().ceil().max(1.0) as u64),
         (Some(d), _, _) => whole_seconds(d, "--run-time", &mut errors),
         (None, Some(d), None) => whole_seconds(d.0, "the scenario's run_time", &mut errors),
         _ => None,
@@ -108,6 +117,11 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
 
     // The open model: the pool starts at once, the schedule lasts the run time.
     let open = match &args.rate {
+        None if staged => Some(OpenModel {
+            stages: loaded.scenario.arrival_stages(),
+            warmup: Duration::ZERO,
+            allow_dropped: args.allow_dropped,
+        }),
         None => {
             if args.allow_dropped {
                 errors.push("--allow-dropped needs the open model (--rate)".into());
@@ -130,7 +144,7 @@ pub fn load_plan(args: &LoadArgs) -> Result<Prepared, Vec<String>> {
             }),
         },
     };
-    if open.is_some() && args.iterations.is_some() {
+    if !staged && open.is_some() && args.iterations.is_some() {
         errors
             .push("--rate and --iterations do not go together: the schedule bounds the run".into());
     }

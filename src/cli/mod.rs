@@ -7,6 +7,7 @@ pub mod args;
 mod check;
 pub mod common;
 mod distributed;
+pub mod find_max;
 mod lint;
 mod list;
 mod load;
@@ -23,6 +24,7 @@ use crate::stop::{Stop, StopReason};
 use crate::verdict::Verdict;
 pub use args::{CheckArgs, Cli, Command, LintArgs, LoadArgs, ServeArgs, TargetArgs};
 pub use check::check_plan;
+pub use find_max::capacity_plan;
 pub use load::{load_plan, write_load_reports};
 
 /// Exit codes shared by every command.
@@ -107,6 +109,9 @@ pub fn run(cli: Cli) -> u8 {
 async fn dispatch(command: Command, stop: &Stop) -> u8 {
     match command {
         Command::Check(args) => check::run(args, stop).await,
+        Command::Load(args) if !args.find_max.find_max.is_empty() => {
+            find_max::run(args, stop).await
+        }
         Command::Load(args) => load::run(args, stop).await,
         Command::Serve(args) => serve::run(args, stop).await,
         Command::Lint(args) => lint::run(args),

@@ -11,7 +11,7 @@ use plotters::prelude::*;
 use crate::report::html::esc;
 
 use super::report::{headline_line, rows, status_line, HEADERS};
-use super::results::{LoadResults, Verdict};
+use super::results::{Capacity, LoadResults, Verdict};
 
 impl Plots {
     /// The plots of a run's results: its per-second series (the measured window and the ramp-up
@@ -53,8 +53,34 @@ impl Plots {
         Plots {
             series,
             distributions,
-            capacity: None,
+            capacity: r.capacity.as_ref().map(capacity_plot),
         }
+    }
+}
+
+/// The plot of the HTML report: the latency objective's value by offered rate.
+pub fn capacity_plot(c: &Capacity) -> CapacityPlot {
+    let limit_ms = c
+        .latency_objective
+        .as_deref()
+        .and_then(|t| super::threshold::Threshold::parse(t).ok().map(|t| t.limit));
+    CapacityPlot {
+        metric: c.latency_objective.as_deref().map_or_else(
+            || "latency".to_owned(),
+            |t| super::capacity_report::objective_metric(t).to_owned(),
+        ),
+        limit_ms,
+        steps: c
+            .steps
+            .iter()
+            .filter(|s| !s.interrupted)
+            .map(|s| CapacityStep {
+                rate: s.rate_per_s,
+                latency_ms: s.latency_ms,
+                passed: s.passed,
+            })
+            .collect(),
+        max_rate: c.max_rate_per_s,
     }
 }
 
@@ -149,7 +175,7 @@ pub fn time_chart(title: &str, y_label: &str, seconds: &[f64], lines: &[Line]) -
         nice_max(y_max),
         &named,
         (&|x| format!("{x:.0}"), (x_max as usize + 1).min(10)),
-        None,
+        &Overlay::default(),
     )
 }
 
@@ -193,34 +219,67 @@ pub fn distribution_chart(distributions: &[Distribution]) -> String {
             },
             x_max as usize + 1,
         ),
-        None,
+        &Overlay::default(),
     )
 }
 
-/// A capacity search: the latency objective's metric by offered rate, the limit as a line.
+/// `(legend, color, points)` of filled circles.
+type Marks = (String, RGBColor, Vec<(f64, f64)>);
+
+/// What a chart draws besides its lines: a horizontal limit, a dashed vertical, point marks.
+#[derive(Default)]
+struct Overlay {
+    /// `(name, y)`: a red horizontal line, `NAME y ms` in the legend.
+    limit: Option<(String, f64)>,
+    /// `(legend, x)`: a dashed green vertical line.
+    vertical: Option<(String, f64)>,
+    /// `(legend, color, points)`: filled circles.
+    marks: Vec<Marks>,
+}
+
+/// A capacity search: the latency objective's metric by offered rate, the limit as a red line,
+/// steps that held as green and steps that broke as red points, the answer as a dashed line. A
+/// broken step far above the limit would flatten the rest: the axis ends at 4× the limit and
+/// such a point is drawn at its top.
 pub fn capacity_chart(plot: &CapacityPlot) -> String {
-    let points: Vec<(f64, f64)> = plot
+    let mut sorted: Vec<(f64, f64, bool)> = plot
         .steps
         .iter()
-        .filter_map(|s| s.latency_ms.map(|l| (s.rate, l)))
+        .filter_map(|s| s.latency_ms.map(|l| (s.rate, l, s.passed)))
         .collect();
-    let mut sorted = points.clone();
     sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
     let x_max = sorted.iter().map(|p| p.0).fold(1.0_f64, f64::max) * 1.05;
-    let y_max = sorted
+    let highest = sorted
         .iter()
         .map(|p| p.1)
         .chain(plot.limit_ms)
         .fold(0.0_f64, f64::max);
+    let y_max = nice_max(match plot.limit_ms {
+        Some(l) => (highest * 1.1).min(l * 4.0),
+        None => highest * 1.1,
+    });
+    let clamp = |(x, y, _): &(f64, f64, bool)| (*x, y.min(y_max));
+    let line: Vec<(f64, f64)> = sorted.iter().map(clamp).collect();
+    let marks = |held: bool| -> Vec<(f64, f64)> {
+        sorted.iter().filter(|p| p.2 == held).map(clamp).collect()
+    };
+    let overlay = Overlay {
+        limit: plot.limit_ms.map(|l| ("SLA".to_owned(), l)),
+        vertical: plot.max_rate.map(|m| (format!("max sustainable {m}/s"), m)),
+        marks: vec![
+            ("held".to_owned(), RGBColor(44, 160, 44), marks(true)),
+            ("broke".to_owned(), RGBColor(214, 39, 40), marks(false)),
+        ],
+    };
     let name = plot.metric.clone();
     chart(
         "Capacity search: latency by offered rate",
         ("arrivals per second", "ms"),
         (0.0, x_max),
-        nice_max(y_max * 1.1),
-        &[(name.as_str(), sorted)],
+        y_max,
+        &[(name.as_str(), line)],
         (&|x| format!("{x:.0}"), 10),
-        plot.limit_ms.map(|l| ("SLA", l)),
+        &overlay,
     )
 }
 
@@ -255,7 +314,7 @@ fn chart(
     y_max: f64,
     lines: &[(&str, Vec<(f64, f64)>)],
     (x_format, x_labels): (&dyn Fn(&f64) -> String, usize),
-    limit: Option<(&str, f64)>,
+    overlay: &Overlay,
 ) -> String {
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
@@ -289,14 +348,33 @@ fn chart(
                 c.draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())))?;
             }
         }
-        if let Some((name, y)) = limit {
+        if let Some((name, y)) = &overlay.limit {
             let red = RGBColor(200, 0, 0);
+            let y = *y;
             c.draw_series(LineSeries::new(
                 [(x_range.0, y), (x_range.1, y)],
                 red.stroke_width(1),
             ))?
             .label(format!("{name} {y} ms"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], red));
+        }
+        if let Some((name, x)) = &overlay.vertical {
+            let green = RGBColor(20, 120, 20);
+            let x = *x;
+            c.draw_series(DashedLineSeries::new(
+                [(x, 0.0), (x, y_max)],
+                6,
+                4,
+                green.stroke_width(2),
+            ))?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], green));
+        }
+        for (name, color, points) in &overlay.marks {
+            let color = *color;
+            c.draw_series(points.iter().map(|p| Circle::new(*p, 5, color.filled())))?
+                .label(name.as_str())
+                .legend(move |(x, y)| Circle::new((x + 9, y), 5, color.filled()));
         }
         c.configure_series_labels()
             .label_font(("sans-serif", 15))
@@ -317,10 +395,10 @@ fn chart(
     }
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:820px;margin:2em auto;padding:0 1em;color:#222}\
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;padding:0 1em;color:#222}\
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em}\
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}\
-td:first-child,th:first-child,td.l{text-align:left}\
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right;white-space:nowrap}\
+td:first-child,th:first-child,td.l{text-align:left}td:first-child,td.l{white-space:normal}\
 .verdict{font-size:1.3em;font-weight:bold;padding:.4em .8em;border-radius:4px;display:inline-block}\
 .pass{background:#e3f6e3;color:#135f13}.fail{background:#fbe3e3;color:#8a1010}.other{background:#fff3cd;color:#6a4b00}\
 .headline{font-size:1.2em}figure{margin:1em 0}";
@@ -368,6 +446,14 @@ pub fn write_html<W: Write>(mut w: W, r: &LoadResults, plots: &Plots) -> io::Res
         let _ = writeln!(page, "<p>{}</p>", esc(&line));
     }
     thresholds(&mut page, r);
+    if let (Some(c), Some(plot)) = (&r.capacity, &plots.capacity) {
+        let unit = super::report::headline_label(
+            r.headline.as_ref().map_or("login", |h| h.request.as_str()),
+        );
+        page.push_str("<h2>Capacity search</h2>\n");
+        page.push_str(&super::capacity_report::html(c, &unit));
+        let _ = writeln!(page, "<figure>{}</figure>", capacity_chart(plot));
+    }
     let _ = writeln!(
         page,
         "<ul><li>spec: <code>{}</code></li><li>target: <code>{}</code></li><li>users: {}</li>\
@@ -482,30 +568,6 @@ fn charts(page: &mut String, plots: &Plots) {
             "<figure>{}</figure>",
             distribution_chart(&plots.distributions)
         );
-    }
-    if let Some(cap) = &plots.capacity {
-        page.push_str("<h2>Capacity search</h2>\n");
-        if let Some(max) = cap.max_rate {
-            let _ = writeln!(
-                page,
-                "<p><strong>maximum sustainable rate: {max:.1}/s</strong></p>"
-            );
-        } else {
-            page.push_str("<p><strong>no rate met the objectives</strong></p>\n");
-        }
-        let _ = writeln!(page, "<figure>{}</figure>", capacity_chart(cap));
-        page.push_str("<table><tr><th>rate/s</th><th>latency ms</th><th>result</th></tr>\n");
-        for step in &cap.steps {
-            let _ = writeln!(
-                page,
-                "<tr><td>{:.1}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-                step.rate,
-                step.latency_ms
-                    .map_or_else(|| "-".into(), |l| format!("{l:.1}")),
-                if step.passed { "pass" } else { "FAIL" }
-            );
-        }
-        page.push_str("</table>\n");
     }
 }
 

@@ -13,13 +13,21 @@ use crate::report::junit::{attr, text};
 pub const RUN_ERROR_CASE: &str = "(run)";
 /// Name of the test case recording an interruption.
 pub const INTERRUPTED_CASE: &str = "(interrupted)";
+/// Name of the test case of a capacity search (`--find-max`): the answer and every step.
+pub const CAPACITY_CASE: &str = "find-max";
 
 /// Writes the JUnit XML report.
 pub fn write_junit<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
-    let failures = r.thresholds.iter().filter(|t| !t.passed).count();
+    // A capacity search is one more case: `find-max`, failed when no rate held.
+    let capacity_failed = r
+        .capacity
+        .as_ref()
+        .map(|c| c.max_rate_per_s.is_none() && r.interrupted.is_none() && r.error.is_none());
+    let failures = r.thresholds.iter().filter(|t| !t.passed).count()
+        + usize::from(capacity_failed == Some(true));
     let errors = usize::from(r.error.is_some());
     let skipped = usize::from(r.interrupted.is_some());
-    let tests = r.thresholds.len() + errors + skipped;
+    let tests = r.thresholds.len() + errors + skipped + usize::from(capacity_failed.is_some());
     let suite = format!("sessionspec load {}", r.scenario);
     writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
@@ -73,6 +81,36 @@ pub fn write_junit<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
                 "interrupted by {signal}: the thresholds were judged on partial results"
             )),
         )?;
+    }
+    if let Some(c) = &r.capacity {
+        let unit = super::report::headline_label(
+            r.headline.as_ref().map_or("login", |h| h.request.as_str()),
+        );
+        let answer = super::capacity_report::answer_line(c, &unit);
+        let steps: Vec<String> = c
+            .steps
+            .iter()
+            .map(super::capacity_report::step_line)
+            .collect();
+        let body = format!("{answer}\n{}", steps.join("\n"));
+        if capacity_failed == Some(true) {
+            writeln!(
+                w,
+                r#"    <testcase name="{}" classname="{}"><failure message="{}" type="capacity">{}</failure></testcase>"#,
+                CAPACITY_CASE,
+                attr(&r.scenario),
+                attr(&answer),
+                text(&body)
+            )?;
+        } else {
+            writeln!(
+                w,
+                r#"    <testcase name="{}" classname="{}"><system-out>{}</system-out></testcase>"#,
+                CAPACITY_CASE,
+                attr(&r.scenario),
+                text(&body)
+            )?;
+        }
     }
     for t in &r.thresholds {
         let origin = super::report::gate_note(t.gate);

@@ -163,10 +163,19 @@ fn summary(loaded: &LoadedScenario) -> String {
         .iter()
         .map(|f| f.on_start.len() + f.flow.len() + f.on_stop.len())
         .sum();
-    let run_time = s.run_time.map_or_else(
-        || "no default run time".into(),
-        |d| humantime::format_duration(d.0).to_string(),
-    );
+    let run_time = if s.stages.is_empty() {
+        s.run_time.map_or_else(
+            || "no default run time".into(),
+            |d| humantime::format_duration(d.0).to_string(),
+        )
+    } else {
+        format!(
+            "open model: {} stage{} over {}",
+            s.stages.len(),
+            plural(s.stages.len()),
+            humantime::format_duration(s.stages_total())
+        )
+    };
     format!(
         "scenario of {}: {} flow{}, {} step{}, {} user{}, {}",
         s.spec,

@@ -7,6 +7,8 @@
 
 pub mod accounts;
 pub mod arrival;
+pub mod capacity;
+pub mod capacity_report;
 pub mod compile;
 pub mod html;
 pub mod junit;

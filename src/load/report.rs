@@ -270,7 +270,15 @@ pub fn write_terminal<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
             writeln!(w, "  status {:<10} {}", o.name, status_line(o))?;
         }
     }
+    if let Some(c) = &r.capacity {
+        super::capacity_report::write_terminal(&mut w, c, &headline_unit(r))?;
+    }
     write_tail(&mut w, r)
+}
+
+/// `logins/s` (or the headline request's) for the capacity search's tables.
+fn headline_unit(r: &LoadResults) -> String {
+    headline_label(r.headline.as_ref().map_or("login", |h| h.request.as_str()))
 }
 
 fn write_table<W: Write>(w: &mut W, table: &[[String; 11]]) -> io::Result<()> {
@@ -395,6 +403,9 @@ pub fn write_markdown<W: Write>(mut w: W, r: &LoadResults) -> io::Result<()> {
         writeln!(w, "{}", md_escape(&c.line()))?;
     }
     writeln!(w)?;
+    if let Some(c) = &r.capacity {
+        super::capacity_report::write_markdown(&mut w, c, &headline_unit(r))?;
+    }
     writeln!(w, "## Requests")?;
     writeln!(w)?;
     md_table(&mut w, &rows(r, |o| o.latency_ms))?;

@@ -83,6 +83,10 @@ pub struct LoadResults {
     /// A merged report (`sessionspec merge`): the shards it adds up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged: Option<super::shard::MergeInfo>,
+    /// A capacity search (`--find-max`): every step, the highest rate that held. The rest of
+    /// the results are then those of the step at that rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Capacity>,
 }
 
 /// The program that wrote a report.
@@ -395,6 +399,7 @@ pub fn build(
         server_count: None,
         shard: None,
         merged: None,
+        capacity: None,
     }
 }
 
@@ -467,6 +472,110 @@ impl LoadResults {
             Some(name) => self.operations.iter().find(|o| o.name == name),
         }
     }
+}
+
+// The capacity search's data (`load::capacity` runs it): what the JSON report carries.
+
+/// How the rate grows from one climbing step to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Growth {
+    /// Multiplied by this factor (> 1).
+    Factor(f64),
+    /// Increased by this many arrivals per second (> 0).
+    Step(f64),
+}
+
+/// The shape of a search.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SearchParams {
+    /// Arrival rate of the first step, per second.
+    pub start_per_s: f64,
+    pub growth: Growth,
+    /// Measured seconds of each step.
+    pub step_s: f64,
+    /// Seconds of each step before its measured window (not measured).
+    pub warmup_s: f64,
+    /// Climbing steps at most (the first included).
+    pub max_steps: usize,
+    /// Bisection rounds between the last good and the first bad rate.
+    pub refine: usize,
+    /// Runs of a broken step again before it counts as broken (a rate holds when any run held).
+    #[serde(default)]
+    pub confirm: usize,
+}
+
+/// Whether a step was one of the climb or of the refinement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Climb,
+    Refine,
+}
+
+/// Why a search ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stopped {
+    /// A step broke an objective; the refinement is done.
+    Broken,
+    /// The first step already broke an objective: no rate holds.
+    FirstStepFailed,
+    /// Every climbing step held: the answer is a lower bound (raise `--max-steps`).
+    MaxSteps,
+    /// A signal stopped the search; what was measured is reported.
+    Interrupted,
+    /// A step could not judge the target (it did not answer the probe).
+    Error,
+}
+
+/// One measured step, as the reports show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityStep {
+    /// 1, 2, … in the order run.
+    pub step: usize,
+    pub phase: Phase,
+    /// Offered arrival rate, per second.
+    pub rate_per_s: f64,
+    /// Every objective held (and nothing was dropped).
+    pub passed: bool,
+    /// A signal cut the step short: neither held nor broken.
+    pub interrupted: bool,
+    /// Successful headline requests (logins) per second in the step's measured window.
+    pub headline_per_s: Option<f64>,
+    pub requests: u64,
+    pub failures: u64,
+    pub error_rate_pct: f64,
+    /// Arrivals that found no free user (they break the step).
+    pub dropped: u64,
+    /// Seconds of the step's measured window.
+    pub duration_s: f64,
+    /// The first latency objective's observed value in milliseconds (the plot's y).
+    pub latency_ms: Option<f64>,
+    /// Every objective's outcome at this step.
+    pub thresholds: Vec<ThresholdOutcome>,
+}
+
+/// A whole search, as the reports show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capacity {
+    /// The objectives each step was held to, as written (`errors<1%` added when none judges errors).
+    pub objectives: Vec<String>,
+    /// The first latency objective (`login:p95<250ms`), whose values the plot shows.
+    pub latency_objective: Option<String>,
+    pub search: SearchParams,
+    /// Pool of users serving each step's arrivals.
+    pub users: usize,
+    /// The longest the search could take, seconds (printed before it starts).
+    pub bound_s: u64,
+    pub steps: Vec<CapacityStep>,
+    /// The highest offered rate that held.
+    pub max_rate_per_s: Option<f64>,
+    /// Successful headline requests per second measured at that rate: the answer.
+    pub max_headline_per_s: Option<f64>,
+    /// The lowest offered rate that broke an objective.
+    pub broke_at_per_s: Option<f64>,
+    pub stopped: Stopped,
 }
 
 #[cfg(test)]

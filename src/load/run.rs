@@ -265,7 +265,11 @@ async fn attack(
     let mut results = results::collect(recorded, &info, users);
     if let (Some(counter), Some(before)) = (counter, before) {
         let after = counter.read(plan.timeout, &plan.tls).await;
-        let ours = results.series.iter().map(|p| p.successes).sum();
+        // The whole run's successful headline responses, as the server counts its whole run
+        // (the per-second series misses the last, partial second).
+        let ours = headline
+            .and_then(|i| counters.successes.get(i))
+            .map_or(0, |c| c.load(Ordering::Relaxed));
         let counted = before.and_then(|b| after.map(|a| (b, a)));
         results.server_count = Some(ServerCount::compare(
             counter.source(),

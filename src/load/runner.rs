@@ -132,6 +132,9 @@ struct UserState {
     intended: Option<Instant>,
     /// Open model: whether the user holds an arrival (runs an iteration).
     holds_arrival: bool,
+    /// Open model: the schedule is over for this user; it sends nothing more (its captures are
+    /// the last iteration's, whose logout already ran).
+    schedule_over: bool,
 }
 
 /// What every transaction shares.
@@ -417,6 +420,7 @@ fn user_state<'u>(
             shard: counters.recorder.shard_of_new_user(),
             intended: None,
             holds_arrival: false,
+            schedule_over: false,
         });
         if started == shared.users as u64 {
             // Every user is running: the steady state (and the arrival schedule) starts now.
@@ -443,6 +447,9 @@ async fn run_step(
     let counters = &*shared.counters;
     let deadline = shared.deadline;
     let state = user_state(user, shared)?;
+    if state.schedule_over {
+        return past_deadline().await;
+    }
     if let (true, Some((arrivals, _))) = (first, &shared.open) {
         // A new iteration: give back the arrival of the last one, wait for the next.
         if std::mem::take(&mut state.holds_arrival) {
@@ -455,8 +462,16 @@ async fn run_step(
                 state.intended = Some(at);
                 state.holds_arrival = true;
             }
-            // The schedule is over: nothing more to start.
-            None => return past_deadline().await,
+            // The schedule is over: nothing more to start. Ending the attack now would cut
+            // short the iterations other users are still running (goose stops every user after
+            // its current transaction): wait until they are done (or the deadline), then end it.
+            None => {
+                user_state(user, shared)?.schedule_over = true;
+                while !arrivals.done() && deadline.is_none_or(|d| Instant::now() < d) {
+                    tokio::time::sleep(SKIP_PAUSE).await;
+                }
+                return past_deadline().await;
+            }
         }
     }
     let state = user_state(user, shared)?;

@@ -57,6 +57,87 @@ pub struct Scenario {
     /// Several kinds of users, shared out by weight (instead of `flow`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flows: Vec<Flow>,
+    /// Open model (k6's `ramping-arrival-rate`): the arrival rate goes linearly from the previous
+    /// stage's target (the first from `start_rate`) to each stage's target over its duration;
+    /// the users are the pool serving the arrivals and the stages bound the run. `--rate`
+    /// overrides them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<RateStage>,
+    /// The rate the first stage starts from (default 0/s, as k6's `startRate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_rate: Option<PerSecond>,
+}
+
+/// One stage of a scenario's arrival rate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateStage {
+    pub duration: HumanDuration,
+    /// Arrival rate at the stage's end.
+    pub target: PerSecond,
+}
+
+/// An arrival rate written `100/s` or `100`, per second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PerSecond(pub f64);
+
+impl Serialize for PerSecond {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}/s", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for PerSecond {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Number(f64),
+            Text(String),
+        }
+        let bad = |t: &str| {
+            serde::de::Error::custom(format!(
+                "`{t}` is not an arrival rate such as 100/s (0 or more per second)"
+            ))
+        };
+        let v = match Written::deserialize(d)? {
+            Written::Number(n) => n,
+            Written::Text(t) => {
+                let n = t.trim();
+                let n = n.strip_suffix("/s").unwrap_or(n).trim();
+                n.parse::<f64>().map_err(|_| bad(&t))?
+            }
+        };
+        if v.is_finite() && v >= 0.0 {
+            Ok(PerSecond(v))
+        } else {
+            Err(bad(&v.to_string()))
+        }
+    }
+}
+
+impl Scenario {
+    /// The open model's schedule of the `stages`, as the runner takes it (empty without stages).
+    pub fn arrival_stages(&self) -> Vec<super::arrival::Stage> {
+        let mut from = self.start_rate.map_or(0.0, |r| r.0);
+        self.stages
+            .iter()
+            .map(|s| {
+                let stage = super::arrival::Stage {
+                    duration_s: s.duration.0.as_secs_f64(),
+                    from_per_s: from,
+                    to_per_s: s.target.0,
+                };
+                from = s.target.0;
+                stage
+            })
+            .collect()
+    }
+
+    /// How long the stages last together.
+    pub fn stages_total(&self) -> Duration {
+        self.stages.iter().map(|s| s.duration.0).sum()
+    }
 }
 
 /// Users of a scenario that sets none.

@@ -4,8 +4,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::arrival::MAX_RATE;
 use super::scenario::{
-    normalized_flows, FlowStep, LoadedScenario, ThinkTime, MAX_DEFAULT_RUN_TIME, MAX_THINK_TIME,
+    normalized_flows, FlowStep, LoadedScenario, Scenario, ThinkTime, MAX_DEFAULT_RUN_TIME,
+    MAX_THINK_TIME,
 };
 use crate::spec::template::{self, BUILTINS};
 use crate::spec::{Body, Operation, Spec};
@@ -50,6 +52,7 @@ pub(crate) fn check(loaded: &LoadedScenario) -> Vec<(String, String)> {
     if let Some(tt) = s.think_time {
         check_think_time(tt, "/think_time", &mut out);
     }
+    check_stages(s, &mut out);
     if s.flows.is_empty() && s.flow.is_empty() {
         out.push((String::new(), "give either `flow` or `flows`".into()));
     }
@@ -116,6 +119,61 @@ pub(crate) fn check(loaded: &LoadedScenario) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// The open model's stages: each lasts, together at most [`MAX_DEFAULT_RUN_TIME`], rates up
+/// to [`MAX_RATE`], and something is sent.
+fn check_stages(s: &Scenario, out: &mut Vec<(String, String)>) {
+    if s.stages.is_empty() {
+        if s.start_rate.is_some() {
+            out.push((
+                "/start_rate".into(),
+                "start_rate goes with `stages` (the open model's arrival rate)".into(),
+            ));
+        }
+        return;
+    }
+    let too_fast = |r: f64| r > MAX_RATE;
+    if s.start_rate.is_some_and(|r| too_fast(r.0)) {
+        out.push((
+            "/start_rate".into(),
+            format!("an arrival rate is at most {MAX_RATE}/s"),
+        ));
+    }
+    for (i, st) in s.stages.iter().enumerate() {
+        if st.duration.0 < std::time::Duration::from_millis(1) {
+            out.push((
+                format!("/stages/{i}/duration"),
+                "a stage lasts at least 1ms".into(),
+            ));
+        }
+        if too_fast(st.target.0) {
+            out.push((
+                format!("/stages/{i}/target"),
+                format!("an arrival rate is at most {MAX_RATE}/s"),
+            ));
+        }
+    }
+    let total = s.stages_total();
+    if total > MAX_DEFAULT_RUN_TIME {
+        out.push((
+            "/stages".into(),
+            format!(
+                "the stages last {} together, longer than the {}s a scenario may ask for; pass --rate and a longer --run-time explicitly instead",
+                humantime::format_duration(total),
+                MAX_DEFAULT_RUN_TIME.as_secs()
+            ),
+        ));
+    }
+    if s.arrival_stages()
+        .iter()
+        .all(|st| st.from_per_s == 0.0 && st.to_per_s == 0.0)
+    {
+        out.push((
+            "/stages".into(),
+            "every stage's rate is 0/s: the schedule sends nothing".into(),
+        ));
+    }
 }
 
 fn check_think_time(tt: ThinkTime, at: &str, out: &mut Vec<(String, String)>) {
