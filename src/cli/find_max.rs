@@ -2,13 +2,12 @@
 //! [`crate::load::capacity::find_max`] → summary, reports → exit code (0 a rate held, 1 not even
 //! the first step, 2 usage errors).
 
-use std::io::Write;
 use std::time::Duration;
 
 use super::args::LoadArgs;
-use super::load::{load_plan, write_load_reports, Prepared};
+use super::exit;
+use super::load::{conclude, load_plan, Prepared};
 use super::progress::LoadProgress;
-use super::{exit, exit_code};
 use crate::load::arrival::Rate;
 use crate::load::capacity::{
     self, CapacityPlan, CapacityStep, Growth, Phase, SearchObserver, SearchParams,
@@ -181,28 +180,6 @@ pub async fn run(args: LoadArgs, stop: &Stop) -> u8 {
     };
     eprintln!("{}", plan_line(&prepared.plan));
     let progress = LoadProgress::new(args.progress_interval, args.quiet);
-    let outcome = match capacity::find_max(&prepared.plan, stop, &progress, &StepLines).await {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return if stop.is_stopped() {
-                exit_code(crate::verdict::Verdict::Interrupted, stop.reason())
-            } else {
-                exit::ERROR
-            };
-        }
-    };
-    let mut code = exit_code(outcome.results.verdict, stop.reason());
-    if !write_load_reports(&outcome, &prepared.reports) && code == exit::OK {
-        code = exit::ERROR;
-    }
-    if let Some(e) = &outcome.results.error {
-        eprintln!("error: {e}");
-        return code;
-    }
-    let mut summary = Vec::new();
-    let _ = report::write_terminal(&mut summary, &outcome.results);
-    print!("{}", String::from_utf8_lossy(&summary));
-    let _ = std::io::stdout().flush();
-    code
+    let outcome = capacity::find_max(&prepared.plan, stop, &progress, &StepLines).await;
+    conclude(outcome, &prepared.reports, stop)
 }

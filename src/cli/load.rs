@@ -251,7 +251,18 @@ pub async fn run(args: LoadArgs, stop: &Stop) -> u8 {
         eprintln!("{line}");
     }
     let progress = LoadProgress::new(args.progress_interval, args.quiet);
-    let outcome = match crate::load::run(&prepared.plan, stop, &progress).await {
+    let outcome = crate::load::run(&prepared.plan, stop, &progress).await;
+    conclude(outcome, &prepared.reports, stop)
+}
+
+/// The end of a `load` (or `--find-max`) run: its reports written, its summary printed, its
+/// exit code (the verdict's; 2 when a report cannot be written or the run could not start).
+pub fn conclude(
+    outcome: Result<LoadOutcome, crate::load::LoadError>,
+    reports: &[(LoadReportFormat, PathBuf)],
+    stop: &Stop,
+) -> u8 {
+    let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
@@ -263,7 +274,7 @@ pub async fn run(args: LoadArgs, stop: &Stop) -> u8 {
         }
     };
     let mut code = exit_code(outcome.results.verdict, stop.reason());
-    if !write_load_reports(&outcome, &prepared.reports) && code == exit::OK {
+    if !write_load_reports(&outcome, reports) && code == exit::OK {
         code = exit::ERROR;
     }
     if let Some(e) = &outcome.results.error {
@@ -279,7 +290,6 @@ pub async fn run(args: LoadArgs, stop: &Stop) -> u8 {
     code
 }
 
-/// Writes every asked report, each atomically; false when one failed.
 pub fn write_load_reports(outcome: &LoadOutcome, reports: &[(LoadReportFormat, PathBuf)]) -> bool {
     let results: &LoadResults = &outcome.results;
     let mut ok = true;
