@@ -171,6 +171,19 @@ async fn fault_run(name: &str) {
     let fault: Fault = name.parse().unwrap_or_else(|e| panic!("{e}"));
     let mut plan = CheckPlan::new(all_specs(), embedded(vec![fault]));
     plan.options.strict = true;
+    if fault == Fault::TimingLeak {
+        // The leak is the skipped hash: at the test cost (0.2–1 ms) a loaded test machine's
+        // noise can hide it from the 25 % practical floor; at the OWASP cost it is what a real
+        // server leaks (tens of ms). The cases about unknown users only: both kinds, the timing
+        // one fails, the answer one still passes (the release-build rates of the clean and the
+        // leaky server are in docs/spec-format.md, from scripts/security-stability.sh).
+        plan.target = Target::Embedded {
+            faults: vec![fault],
+            hash_cost: HashCost::Owasp,
+            variants: Vec::new(),
+        };
+        plan.options.cases = vec!["*unknown-email*".into()];
+    }
     // One case at a time: `flaky` answers every 20th request with 500 and drf session ids count
     // up, so the order of requests must not depend on scheduling for the report snapshot.
     // (`slow-login` fails no case, and one at a time its 250 ms logins would add up.)
