@@ -686,8 +686,9 @@ fn build(
     let invalid = |e: &dyn std::fmt::Display| Skip::Invalid(format!("step `{}`: {e}", step.name));
     let mut rb = match (url, base, reqwest_method(&step.method)) {
         (Some(url), _, Some(m)) => user.client.request(m, url.clone()),
-        // Joined as goose joins a relative path to its base URL.
-        (None, Some(base), Some(m)) if reqwest::Url::parse(path).is_err() => user
+        // What goose's `build_url` gives: a relative path joined to the base URL, an absolute
+        // URL as it is (`Url::join` keeps an absolute input), without parsing the path twice.
+        (None, Some(base), Some(m)) => user
             .client
             .request(m, base.join(path).map_err(|e| invalid(&e))?),
         _ => user
