@@ -44,22 +44,17 @@ cargo build --release --quiet --bin sessionspec --example bare_goose
 BIN=target/release/sessionspec
 BARE=target/release/examples/bare_goose
 
+# shellcheck source=lib/serve.sh
+. scripts/lib/serve.sh
 WORK="$(mktemp -d)"
-SERVER_PID=""
 cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    stop_serve
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-"$BIN" serve --dialect drf-sessions --hash-cost low --addr 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    grep -q '^listening on ' "$WORK/serve.out" 2>/dev/null && break
-    sleep 0.1
-done
-HOST="$(sed -n 's/^listening on //p' "$WORK/serve.out")"
-[ -n "$HOST" ] || { echo "bench-load: the reference server did not start" >&2; cat "$WORK/serve.err" >&2; exit 2; }
+start_serve "$BIN" "$WORK" --dialect drf-sessions --hash-cost low
+HOST="$SERVER_URL"
 URL="$HOST/sessions/session-user-l/5/"
 echo "bench-load: reference server at $HOST; ${DURATION}s per generator, $USERS connections" >&2
 

@@ -31,24 +31,19 @@ case "$PROFILE" in
     *) cargo build --quiet --bin sessionspec; BIN=target/debug/sessionspec ;;
 esac
 
+# shellcheck source=lib/serve.sh
+. scripts/lib/serve.sh
 WORK="$(mktemp -d)"
-SERVER_PID=""
 cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    stop_serve
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 started=$(date +%s.%N)
 
-"$BIN" serve --dialect drf-sessions --hash-cost low --addr 127.0.0.1:0 \
-    --accounts "$TOTAL" --accounts-out "$WORK/accounts.csv" >"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVER_PID=$!
-for _ in $(seq 200); do
-    grep -q '^listening on ' "$WORK/serve.out" 2>/dev/null && break
-    sleep 0.05
-done
-URL="$(sed -n 's/^listening on //p' "$WORK/serve.out")"
-[ -n "$URL" ] || { echo "distributed-sim: the server did not start:" >&2; cat "$WORK/serve.err" >&2; exit 2; }
+start_serve "$BIN" "$WORK" --dialect drf-sessions --hash-cost low \
+    --accounts "$TOTAL" --accounts-out "$WORK/accounts.csv"
+URL="$SERVER_URL"
 
 common=(--scenario "$SCENARIO" --target "$URL" --users "$TOTAL" --run-time "${RUN_TIME}s"
         --accounts "$WORK/accounts.csv" --quiet)
